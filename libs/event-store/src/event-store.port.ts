@@ -1,0 +1,86 @@
+/**
+ * The narrow port every service uses to persist and read events. Two implementations exist, Postgres and
+ * in-memory, and one contract suite (event-store.contract.ts) runs against both so the twin cannot drift.
+ */
+
+/** Metadata carried on every event: who, why, and the command and correlation chain that produced it. */
+export interface EventMetadata {
+  actor?: string;
+  reason?: string;
+  commandId?: string;
+  correlationId?: string;
+  causationId?: string;
+  [key: string]: unknown;
+}
+
+/** An event about to be appended. `eventId` is generated when absent; it doubles as the NATS message id. */
+export interface NewEvent<Type extends string = string, Data = unknown> {
+  type: Type;
+  data: Data;
+  metadata?: EventMetadata;
+  eventId?: string;
+  schemaVersion?: number;
+}
+
+/** A committed event as read back from the store. Positions are bigint: xid8 and bigint exceed 2^53. */
+export interface RecordedEvent<Type extends string = string, Data = unknown> {
+  globalPosition: bigint;
+  transactionId: bigint;
+  streamId: string;
+  streamVersion: number;
+  eventId: string;
+  type: Type;
+  schemaVersion: number;
+  data: Data;
+  metadata: EventMetadata;
+  recordedAt: Date;
+}
+
+/**
+ * A point in the gap-free "$all" order. Events are ordered by (transactionId, globalPosition) and a reader only
+ * sees transactions older than every running one; a position alone is not a safe checkpoint.
+ */
+export interface AllPosition {
+  transactionId: bigint;
+  globalPosition: bigint;
+}
+
+export const START: AllPosition = Object.freeze({ transactionId: 0n, globalPosition: 0n });
+
+/** `'any'`: no check; `'no_stream'`: the stream must not exist; a number: the stream's exact current version. */
+export type ExpectedVersion = 'any' | 'no_stream' | number;
+
+export interface AppendOptions {
+  expectedVersion: ExpectedVersion;
+  /** Makes the append idempotent: a repeated command id appends nothing and returns the first result. */
+  commandId?: string;
+  commandType?: string;
+  /** Stream type recorded on first append; defaults to the stream id's prefix before the first '-'. */
+  streamType?: string;
+}
+
+export interface AppendResult {
+  streamId: string;
+  /** The stream's version after this append (or after the original append, for a duplicate). */
+  nextVersion: number;
+  /** Global position of the first event appended (or originally appended). */
+  firstPosition: bigint;
+  /** True when the command id had already been applied and nothing was appended. */
+  duplicate: boolean;
+}
+
+/** Bounds for reading one stream; `asOf` gives the state at a global position or a time (time travel). */
+export interface ReadStreamOptions {
+  fromVersion?: number;
+  toVersion?: number;
+  asOf?: { globalPosition: bigint } | { time: Date };
+}
+
+export interface EventStore {
+  append(streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult>;
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  /** Events strictly after `after` in the gap-free order, at most `limit`. */
+  readAll(after: AllPosition, limit: number): Promise<RecordedEvent[]>;
+  /** The stream's current version, 0 when it does not exist. */
+  streamVersion(streamId: string): Promise<number>;
+}
