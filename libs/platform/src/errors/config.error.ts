@@ -1,0 +1,21 @@
+import { RollgateError } from './rollgate.error.js';
+
+export interface InvalidVariable {
+  name: string;
+  messages: string[];
+}
+
+/** Thrown once at boot with every bad variable; values are left out because some hold secrets. */
+export class ConfigError extends RollgateError {
+  override readonly name: string = 'ConfigError';
+  readonly variables: InvalidVariable[];
+
+  constructor(variables: InvalidVariable[]) {
+    super(
+      'GENERIC.CONFIG',
+      `Invalid configuration: ${variables.map((v) => `${v.name} (${v.messages.join('; ')})`).join(', ')}`,
+      { details: { variables } },
+    );
+    this.variables = variables;
+  }
+}

@@ -1,0 +1,114 @@
+import { BadRequestException, NotFoundException, PayloadTooLargeException, InternalServerErrorException } from '@nestjs/common';
+import { ErrorCodes } from '#rollgate/contracts';
+import { toErrorResponse } from './error-response.js';
+import { httpStatusOf } from './http-status.js';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  RollgateError,
+  TimeoutError,
+  UnauthorizedError,
+  UnavailableError,
+  ValidationError,
+} from './rollgate.error.js';
+
+describe(RollgateError.name, () => {
+  it('carries code, details and cause and serialises to the wire body', () => {
+    const cause = new Error('pg: duplicate key');
+    const error = new RollgateError('FLAGS.EXISTS', 'Flag x exists', { details: { key: 'x' }, cause });
+    expect(error).toBeInstanceOf(Error);
+    expect(error.cause).toBe(cause);
+    expect(JSON.parse(JSON.stringify(error))).toEqual({ code: 'FLAGS.EXISTS', message: 'Flag x exists', details: { key: 'x' } });
+    expect(new RollgateError('FLAGS.EXISTS', 'm').toJSON()).toEqual({ code: 'FLAGS.EXISTS', message: 'm' });
+  });
+
+  it('gives each generic subclass its default code and lets a feature pass its own', () => {
+    expect(
+      [
+        new ValidationError('m'),
+        new NotFoundError('m'),
+        new UnauthorizedError('m'),
+        new ForbiddenError('m'),
+        new ConflictError('m'),
+        new TimeoutError('m'),
+        new UnavailableError('m'),
+      ].map((e) => [e.name, e.code, httpStatusOf(e.code)]),
+    ).toEqual([
+      ['ValidationError', 'GENERIC.VALIDATION', 400],
+      ['NotFoundError', 'GENERIC.NOT_FOUND', 404],
+      ['UnauthorizedError', 'GENERIC.UNAUTHORIZED', 401],
+      ['ForbiddenError', 'GENERIC.FORBIDDEN', 403],
+      ['ConflictError', 'GENERIC.CONFLICT', 409],
+      ['TimeoutError', 'GENERIC.TIMEOUT', 504],
+      ['UnavailableError', 'GENERIC.UNAVAILABLE', 503],
+    ]);
+    const conflict = new ConflictError('stale', { code: ErrorCodes.versionConflict, details: { expected: 3 } });
+    expect(conflict).toBeInstanceOf(RollgateError);
+    expect(conflict.toJSON()).toEqual({ code: 'STORE.VERSION_CONFLICT', message: 'stale', details: { expected: 3 } });
+  });
+
+  it('rebuilds an error from a bus reply body and refuses a malformed one', () => {
+    const rebuilt = RollgateError.fromBody({ code: 'FLAGS.NOT_FOUND', message: 'no flag', details: { key: 'k' } });
+    expect(rebuilt).toBeInstanceOf(RollgateError);
+    expect(rebuilt.toJSON()).toEqual({ code: 'FLAGS.NOT_FOUND', message: 'no flag', details: { key: 'k' } });
+    for (const bad of [undefined, 'boom', { message: 'no code' }, { code: 'lowercase', message: 'x' }]) {
+      expect(RollgateError.fromBody(bad).code).toBe('GENERIC.INTERNAL');
+    }
+  });
+});
+
+describe(httpStatusOf.name, () => {
+  it.each([
+    ['GENERIC.VALIDATION', 400],
+    ['FLAGS.NOT_FOUND', 404],
+    ['FLAGS.FLAG_NOT_FOUND', 404],
+    ['AUTH.UNAUTHORIZED', 401],
+    ['AUTH.FORBIDDEN', 403],
+    ['STORE.VERSION_CONFLICT', 409],
+    ['FLAGS.CONFLICT', 409],
+    ['STORE.STREAM_EXISTS', 409],
+    ['FLAGS.EXISTS', 409],
+    ['CANARY.INVALID_STATE', 409],
+    ['GENERIC.PAYLOAD_TOO_LARGE', 413],
+    ['BUS.TIMEOUT', 504],
+    ['BUS.UNAVAILABLE', 503],
+    ['GENERIC.INTERNAL', 500],
+    ['FLAGS.SOMETHING_ELSE', 500],
+    // a suffix inside a word is not a match
+    ['FLAGS.NOTEXISTS', 500],
+  ])('%s → %i', (code, status) => {
+    expect(httpStatusOf(code)).toBe(status);
+  });
+});
+
+describe(toErrorResponse.name, () => {
+  it('maps a RollgateError by its code, marking only 500s unexpected', () => {
+    expect(toErrorResponse(new NotFoundError('gone'))).toEqual({
+      status: 404,
+      body: { code: 'GENERIC.NOT_FOUND', message: 'gone' },
+      unexpected: false,
+    });
+    expect(toErrorResponse(new RollgateError('FLAGS.WEIRD', 'w')).unexpected).toBe(true);
+  });
+
+  it('maps Nest HttpExceptions by status, keeping validation messages', () => {
+    expect(toErrorResponse(new BadRequestException(['name must be a string']))).toEqual({
+      status: 400,
+      body: { code: 'GENERIC.VALIDATION', message: 'Validation failed', details: { messages: ['name must be a string'] } },
+      unexpected: false,
+    });
+    expect(toErrorResponse(new NotFoundException('Cannot GET /x')).body.code).toBe('GENERIC.NOT_FOUND');
+    expect(toErrorResponse(new PayloadTooLargeException()).body.code).toBe('GENERIC.PAYLOAD_TOO_LARGE');
+  });
+
+  it('hides the message of unknown errors and server-side HttpExceptions', () => {
+    for (const error of [new Error('password=hunter2'), new InternalServerErrorException('db password=hunter2'), 'x']) {
+      expect(toErrorResponse(error)).toEqual({
+        status: 500,
+        body: { code: 'GENERIC.INTERNAL', message: 'Internal error' },
+        unexpected: true,
+      });
+    }
+  });
+});

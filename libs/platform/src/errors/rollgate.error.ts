@@ -1,0 +1,103 @@
+import { ErrorCodes, type ErrorBody, type ErrorCode } from '#rollgate/contracts';
+
+export interface RollgateErrorOptions {
+  details?: unknown;
+  cause?: unknown;
+}
+
+/** Options of the generic subclasses: a feature passes its own code (`FLAGS.NOT_FOUND`) to keep the status. */
+export interface GenericErrorOptions extends RollgateErrorOptions {
+  code?: ErrorCode;
+}
+
+/**
+ * The one error base. The `code` is the contract: it survives the bus where `instanceof` cannot, and the
+ * filters derive the HTTP status from it (see `httpStatusOf`).
+ */
+export class RollgateError extends Error {
+  override readonly name: string = 'RollgateError';
+  readonly code: ErrorCode;
+  readonly details?: unknown;
+
+  constructor(code: ErrorCode, message: string, options: RollgateErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    if (options.details !== undefined) this.details = options.details;
+  }
+
+  toJSON(): ErrorBody {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+
+  /**
+   * Rebuilds an error from the `error` of a bus reply, so a caller (the gateway) can rethrow it and let the HTTP
+   * filter map its code. A body that is not an ErrorBody becomes `GENERIC.INTERNAL`.
+   */
+  static fromBody(body: unknown): RollgateError {
+    if (!isErrorBody(body)) {
+      return new RollgateError(ErrorCodes.internal, 'Malformed error reply', { details: { received: typeof body } });
+    }
+    return new RollgateError(body.code as ErrorCode, body.message, { details: body.details });
+  }
+}
+
+const CODE_SHAPE = /^[A-Z][A-Z0-9_]*\.[A-Z][A-Z0-9_]*$/;
+
+export const isErrorBody = (value: unknown): value is ErrorBody =>
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as ErrorBody).code === 'string' &&
+  CODE_SHAPE.test((value as ErrorBody).code) &&
+  typeof (value as ErrorBody).message === 'string';
+
+export class ValidationError extends RollgateError {
+  override readonly name: string = 'ValidationError';
+  constructor(message: string, { code = ErrorCodes.validation, ...options }: GenericErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
+
+export class NotFoundError extends RollgateError {
+  override readonly name: string = 'NotFoundError';
+  constructor(message: string, { code = ErrorCodes.notFound, ...options }: GenericErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
+
+export class UnauthorizedError extends RollgateError {
+  override readonly name: string = 'UnauthorizedError';
+  constructor(message: string, { code = ErrorCodes.unauthorized, ...options }: GenericErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
+
+export class ForbiddenError extends RollgateError {
+  override readonly name: string = 'ForbiddenError';
+  constructor(message: string, { code = ErrorCodes.forbidden, ...options }: GenericErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
+
+/** Default `GENERIC.CONFLICT`; stores and features pass `STORE.VERSION_CONFLICT`, `FLAGS.EXISTS` and the like. */
+export class ConflictError extends RollgateError {
+  override readonly name: string = 'ConflictError';
+  constructor(message: string, { code = 'GENERIC.CONFLICT', ...options }: GenericErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
+
+export class TimeoutError extends RollgateError {
+  override readonly name: string = 'TimeoutError';
+  constructor(message: string, { code = ErrorCodes.timeout, ...options }: GenericErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
+
+export class UnavailableError extends RollgateError {
+  override readonly name: string = 'UnavailableError';
+  constructor(message: string, { code = ErrorCodes.unavailable, ...options }: GenericErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
