@@ -84,3 +84,25 @@ export interface EventStore {
   /** The stream's current version, 0 when it does not exist. */
   streamVersion(streamId: string): Promise<number>;
 }
+
+/** Checkpoints of async readers (projections, the publisher), advanced by compare-and-set. */
+export interface CheckpointStore {
+  /** The stored position, or START when the checkpoint does not exist yet. */
+  loadCheckpoint(name: string): Promise<AllPosition>;
+  /** Moves `name` from `from` to `to`; false when another runner moved it first (the caller must stop). */
+  advanceCheckpoint(name: string, from: AllPosition, to: AllPosition): Promise<boolean>;
+  resetCheckpoint(name: string): Promise<void>;
+}
+
+/** Leadership held while the returned handle lives: only one publisher or projection runner acts at a time. */
+export interface LeaderLease {
+  readonly name: string;
+  /** Resolves when leadership is lost (connection dropped); the holder must stop acting. */
+  readonly lost: Promise<void>;
+  release(): Promise<void>;
+}
+
+export interface LeaderElection {
+  /** Tries once; null when another process holds it. */
+  tryAcquire(name: string): Promise<LeaderLease | null>;
+}

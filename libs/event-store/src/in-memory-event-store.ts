@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import { CommandIdReusedError, VersionConflictError } from './event-store.errors.js';
+import {
+  START,
+  type AllPosition,
+  type AppendOptions,
+  type AppendResult,
+  type CheckpointStore,
+  type EventStore,
+  type NewEvent,
+  type ReadStreamOptions,
+  type RecordedEvent,
+} from './event-store.port.js';
+import { assertAppendable } from './stream-id.js';
+
+const samePosition = (a: AllPosition, b: AllPosition): boolean =>
+  a.transactionId === b.transactionId && a.globalPosition === b.globalPosition;
+
+const isAfter = (event: RecordedEvent, position: AllPosition): boolean =>
+  event.transactionId > position.transactionId ||
+  (event.transactionId === position.transactionId && event.globalPosition > position.globalPosition);
+
+/**
+ * The in-memory twin for unit tests. Appends are atomic and serialized, so every append is its own committed
+ * transaction; it passes the same contract suite as the Postgres store.
+ */
+export class InMemoryEventStore implements EventStore, CheckpointStore {
+  private readonly events: RecordedEvent[] = [];
+  private readonly streams = new Map<string, RecordedEvent[]>();
+  private readonly commands = new Map<string, AppendResult>();
+  private readonly checkpoints = new Map<string, AllPosition>();
+  private nextPosition = 1n;
+  private nextTransaction = 1000n;
+
+  constructor(private readonly clock: () => Date = () => new Date()) {}
+
+  async append(streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult> {
+    assertAppendable(streamId, events);
+    if (options.commandId) {
+      const earlier = this.commands.get(options.commandId);
+      if (earlier) {
+        if (earlier.streamId !== streamId) throw new CommandIdReusedError(options.commandId, streamId, earlier.streamId);
+        return { ...earlier, duplicate: true };
+      }
+    }
+    const stream = this.streams.get(streamId) ?? [];
+    const current = stream.length;
+    const expected = options.expectedVersion;
+    if ((expected === 'no_stream' && current > 0) || (typeof expected === 'number' && expected !== current)) {
+      throw new VersionConflictError(streamId, expected);
+    }
+    const transactionId = this.nextTransaction++;
+    const recordedAt = this.clock();
+    const recorded = events.map(
+      (event, index): RecordedEvent => ({
+        globalPosition: this.nextPosition++,
+        transactionId,
+        streamId,
+        streamVersion: current + index + 1,
+        eventId: event.eventId ?? randomUUID(),
+        type: event.type,
+        schemaVersion: event.schemaVersion ?? 1,
+        data: structuredClone(event.data ?? null),
+        metadata: structuredClone(event.metadata ?? {}),
+        recordedAt,
+      }),
+    );
+    this.streams.set(streamId, [...stream, ...recorded]);
+    this.events.push(...recorded);
+    const result: AppendResult = {
+      streamId,
+      nextVersion: current + recorded.length,
+      firstPosition: recorded[0]!.globalPosition,
+      duplicate: false,
+    };
+    if (options.commandId) this.commands.set(options.commandId, result);
+    return result;
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    const asOf = options.asOf;
+    return (this.streams.get(streamId) ?? []).filter(
+      (event) =>
+        (options.fromVersion === undefined || event.streamVersion >= options.fromVersion) &&
+        (options.toVersion === undefined || event.streamVersion <= options.toVersion) &&
+        (!asOf ||
+          ('globalPosition' in asOf
+            ? event.globalPosition <= asOf.globalPosition
+            : event.recordedAt.getTime() <= asOf.time.getTime())),
+    );
+  }
+
+  async readAll(after: AllPosition, limit: number): Promise<RecordedEvent[]> {
+    const result: RecordedEvent[] = [];
+    for (const event of this.events) {
+      if (result.length >= limit) break;
+      if (isAfter(event, after)) result.push(event);
+    }
+    return result;
+  }
+
+  async streamVersion(streamId: string): Promise<number> {
+    return this.streams.get(streamId)?.length ?? 0;
+  }
+
+  async loadCheckpoint(name: string): Promise<AllPosition> {
+    return this.checkpoints.get(name) ?? START;
+  }
+
+  async advanceCheckpoint(name: string, from: AllPosition, to: AllPosition): Promise<boolean> {
+    if (!samePosition(this.checkpoints.get(name) ?? START, from)) return false;
+    this.checkpoints.set(name, to);
+    return true;
+  }
+
+  async resetCheckpoint(name: string): Promise<void> {
+    this.checkpoints.set(name, START);
+  }
+}

@@ -1,0 +1,212 @@
+import { randomUUID } from 'node:crypto';
+import type { Pool, PoolClient } from 'pg';
+import { CommandIdReusedError, VersionConflictError } from './event-store.errors.js';
+import {
+  START,
+  type AllPosition,
+  type AppendOptions,
+  type AppendResult,
+  type CheckpointStore,
+  type EventStore,
+  type NewEvent,
+  type ReadStreamOptions,
+  type RecordedEvent,
+} from './event-store.port.js';
+import { assertAppendable, streamTypeOf } from './stream-id.js';
+
+/** The subset of a pg client an inline projection may use: it runs inside the append's transaction. */
+export interface SqlClient {
+  query<Row extends Record<string, unknown> = Record<string, unknown>>(
+    text: string,
+    params?: unknown[],
+  ): Promise<{ rows: Row[]; rowCount: number | null }>;
+}
+
+export interface PgAppendOptions extends AppendOptions {
+  /** Read-your-writes projections: run in the same transaction as the append, so both commit or neither does. */
+  beforeCommit?: (events: readonly RecordedEvent[], tx: SqlClient) => Promise<void>;
+}
+
+interface EventRow {
+  global_position: string;
+  transaction_id: string;
+  stream_id: string;
+  stream_version: string;
+  event_id: string;
+  event_type: string;
+  schema_version: number;
+  data: unknown;
+  metadata: Record<string, unknown>;
+  recorded_at: Date;
+}
+
+const CONFLICT_CODES = new Set(['RG409', '23505']);
+
+export const toRecordedEvent = (row: EventRow): RecordedEvent => ({
+  globalPosition: BigInt(row.global_position),
+  transactionId: BigInt(row.transaction_id),
+  streamId: row.stream_id,
+  streamVersion: Number(row.stream_version),
+  eventId: row.event_id,
+  type: row.event_type,
+  schemaVersion: row.schema_version,
+  data: row.data,
+  metadata: row.metadata,
+  recordedAt: row.recorded_at,
+});
+
+const expectedVersionParam = (expected: AppendOptions['expectedVersion']): number | null =>
+  expected === 'any' ? null : expected === 'no_stream' ? 0 : expected;
+
+/**
+ * The Postgres event store. Appends go through es.append_events (one transaction: stream version check, events,
+ * command id); "$all" reads go through es.read_all_after, which never returns an event before every earlier
+ * transaction has settled.
+ */
+export class PostgresEventStore implements EventStore, CheckpointStore {
+  constructor(private readonly pool: Pool) {}
+
+  async append(streamId: string, events: readonly NewEvent[], options: PgAppendOptions): Promise<AppendResult> {
+    assertAppendable(streamId, events);
+    if (options.commandId) {
+      const earlier = await this.findCommand(options.commandId, streamId);
+      if (earlier) return earlier;
+    }
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const prepared = events.map((event) => ({ ...event, eventId: event.eventId ?? randomUUID() }));
+      const { rows } = await client.query<{ next_version: string; first_position: string; tx: string }>(
+        `SELECT next_version, first_position, tx::text AS tx
+           FROM es.append_events($1, $2, $3, $4, $5, $6::uuid[], $7::text[], $8::smallint[], $9::jsonb[], $10::jsonb[])`,
+        [
+          streamId,
+          options.streamType ?? streamTypeOf(streamId),
+          expectedVersionParam(options.expectedVersion),
+          options.commandId ?? null,
+          options.commandType ?? null,
+          prepared.map((event) => event.eventId),
+          prepared.map((event) => event.type),
+          prepared.map((event) => event.schemaVersion ?? 1),
+          prepared.map((event) => JSON.stringify(event.data ?? null)),
+          prepared.map((event) => JSON.stringify(event.metadata ?? {})),
+        ],
+      );
+      const row = rows[0]!;
+      const nextVersion = Number(row.next_version);
+      if (options.beforeCommit) {
+        const recorded = await this.readOwnAppend(client, streamId, nextVersion - prepared.length);
+        await options.beforeCommit(recorded, client as unknown as SqlClient);
+      }
+      await client.query('COMMIT');
+      return { streamId, nextVersion, firstPosition: BigInt(row.first_position), duplicate: false };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      const code = (error as { code?: string }).code;
+      if (code && CONFLICT_CODES.has(code)) {
+        if (options.commandId) {
+          const earlier = await this.findCommand(options.commandId, streamId);
+          if (earlier) return earlier;
+        }
+        throw new VersionConflictError(streamId, options.expectedVersion, { cause: error });
+      }
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    const conditions = ['stream_id = $1'];
+    const params: unknown[] = [streamId];
+    const add = (sql: string, value: unknown): void => {
+      params.push(value);
+      conditions.push(sql.replace('?', `$${params.length}`));
+    };
+    if (options.fromVersion !== undefined) add('stream_version >= ?', options.fromVersion);
+    if (options.toVersion !== undefined) add('stream_version <= ?', options.toVersion);
+    if (options.asOf && 'globalPosition' in options.asOf) add('global_position <= ?', options.asOf.globalPosition.toString());
+    if (options.asOf && 'time' in options.asOf) add('recorded_at <= ?', options.asOf.time);
+    const { rows } = await this.pool.query<EventRow>(
+      `SELECT * FROM es.events WHERE ${conditions.join(' AND ')} ORDER BY stream_version`,
+      params,
+    );
+    return rows.map(toRecordedEvent);
+  }
+
+  async readAll(after: AllPosition, limit: number): Promise<RecordedEvent[]> {
+    const { rows } = await this.pool.query<EventRow>('SELECT * FROM es.read_all_after($1::xid8, $2, $3)', [
+      after.transactionId.toString(),
+      after.globalPosition.toString(),
+      limit,
+    ]);
+    return rows.map(toRecordedEvent);
+  }
+
+  async streamVersion(streamId: string): Promise<number> {
+    const { rows } = await this.pool.query<{ version: string }>('SELECT version FROM es.streams WHERE stream_id = $1', [
+      streamId,
+    ]);
+    return rows[0] ? Number(rows[0].version) : 0;
+  }
+
+  async loadCheckpoint(name: string): Promise<AllPosition> {
+    await this.pool.query('INSERT INTO es.checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING', [name]);
+    const { rows } = await this.pool.query<{ last_tx: string; last_position: string }>(
+      'SELECT last_tx::text AS last_tx, last_position FROM es.checkpoints WHERE name = $1',
+      [name],
+    );
+    const row = rows[0];
+    return row ? { transactionId: BigInt(row.last_tx), globalPosition: BigInt(row.last_position) } : START;
+  }
+
+  async advanceCheckpoint(name: string, from: AllPosition, to: AllPosition): Promise<boolean> {
+    return advanceCheckpointWith(this.pool as unknown as SqlClient, name, from, to);
+  }
+
+  async resetCheckpoint(name: string): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO es.checkpoints (name) VALUES ($1)
+       ON CONFLICT (name) DO UPDATE SET last_tx = '0'::xid8, last_position = 0, updated_at = now()`,
+      [name],
+    );
+  }
+
+  private async findCommand(commandId: string, streamId: string): Promise<AppendResult | null> {
+    const { rows } = await this.pool.query<{ stream_id: string; result_version: string; first_position: string }>(
+      'SELECT stream_id, result_version, first_position FROM es.commands WHERE command_id = $1',
+      [commandId],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    if (row.stream_id !== streamId) throw new CommandIdReusedError(commandId, streamId, row.stream_id);
+    return {
+      streamId,
+      nextVersion: Number(row.result_version),
+      firstPosition: BigInt(row.first_position),
+      duplicate: true,
+    };
+  }
+
+  private async readOwnAppend(client: PoolClient, streamId: string, afterVersion: number): Promise<RecordedEvent[]> {
+    const { rows } = await client.query<EventRow>(
+      'SELECT * FROM es.events WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version',
+      [streamId, afterVersion],
+    );
+    return rows.map(toRecordedEvent);
+  }
+}
+
+/** Compare-and-set of a checkpoint, usable inside a projection's transaction. */
+export async function advanceCheckpointWith(
+  client: SqlClient,
+  name: string,
+  from: AllPosition,
+  to: AllPosition,
+): Promise<boolean> {
+  const { rows } = await client.query<{ advanced: boolean }>(
+    'SELECT es.advance_checkpoint($1, $2::xid8, $3, $4::xid8, $5) AS advanced',
+    [name, from.transactionId.toString(), from.globalPosition.toString(), to.transactionId.toString(), to.globalPosition.toString()],
+  );
+  return rows[0]?.advanced === true;
+}
