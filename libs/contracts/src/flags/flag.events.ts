@@ -1,0 +1,56 @@
+import type { EnvironmentConfig, FlagDefinition, Rollout, Rule, Segment, Variant } from '#rollgate/evaluation';
+
+/**
+ * Events of the `flag-<key>` streams, published as `rg.evt.flags.flag.<key>.<type>`. Each carries the smallest
+ * change that explains itself (user lists travel as deltas), and `evolveFlag` folds them in every process that
+ * holds flags: the flags service, the SDK, the audit trail.
+ */
+export type FlagDetails = Pick<
+  FlagDefinition,
+  'name' | 'description' | 'tags' | 'owner' | 'variants' | 'offVariant' | 'salt' | 'stickiness'
+>;
+
+export interface FlagEventMap {
+  FlagCreated: { flag: Omit<FlagDefinition, 'version' | 'archived'> };
+  FlagDetailsChanged: { changes: Partial<FlagDetails> };
+  FlagArchived: Record<string, never>;
+  FlagUnarchived: Record<string, never>;
+  FlagToggled: { environment: string; enabled: boolean };
+  EnvironmentConfigured: { environment: string; config: EnvironmentConfig };
+  EnvironmentRemoved: { environment: string };
+  RolloutChanged: { environment: string; rollout: Rollout; ruleId?: string };
+  RulesChanged: { environment: string; rules: Rule[] };
+  UserListChanged: { environment: string; ruleId?: string; added: string[]; removed: string[] };
+  /** A restore to an earlier version or time: the whole definition as it was then. */
+  FlagReverted: { flag: Omit<FlagDefinition, 'version'>; toVersion: number; asOf?: string };
+}
+
+export type FlagEventType = keyof FlagEventMap;
+
+export const FLAG_EVENT_TYPES: readonly FlagEventType[] = [
+  'FlagCreated',
+  'FlagDetailsChanged',
+  'FlagArchived',
+  'FlagUnarchived',
+  'FlagToggled',
+  'EnvironmentConfigured',
+  'EnvironmentRemoved',
+  'RolloutChanged',
+  'RulesChanged',
+  'UserListChanged',
+  'FlagReverted',
+];
+
+export type FlagEvent = { [T in FlagEventType]: { type: T; data: FlagEventMap[T] } }[FlagEventType];
+
+export interface SegmentEventMap {
+  SegmentDefined: { segment: Omit<Segment, 'version'> };
+  SegmentRemoved: Record<string, never>;
+}
+export type SegmentEventType = keyof SegmentEventMap;
+export type SegmentEvent = { [T in SegmentEventType]: { type: T; data: SegmentEventMap[T] } }[SegmentEventType];
+
+export const flagStreamId = (key: string): string => `flag-${key}`;
+export const segmentStreamId = (key: string): string => `segment-${key}`;
+
+export type { EnvironmentConfig, FlagDefinition, Rollout, Rule, Segment, Variant };

@@ -1,0 +1,70 @@
+import type { FlagEvent } from './flag.events.js';
+import { evolveFlag, type FlagState } from './flag.evolve.js';
+
+const created: FlagEvent = {
+  type: 'FlagCreated',
+  data: {
+    flag: {
+      key: 'auto_submit_enabled',
+      name: 'Auto submit',
+      type: 'user_list',
+      environments: {
+        production: { enabled: true, defaultRollout: { type: 'user_list', users: ['u1', 'u2'] } },
+      },
+    },
+  },
+};
+
+const fold = (events: FlagEvent[]): FlagState =>
+  events.reduce<FlagState>((state, event, index) => evolveFlag(state, event, index + 1), null);
+
+describe(evolveFlag.name, () => {
+  it('creates an unarchived flag at version 1', () => {
+    expect(fold([created])).toMatchObject({ key: 'auto_submit_enabled', archived: false, version: 1 });
+  });
+
+  it('ignores changes to a flag that does not exist', () => {
+    expect(fold([{ type: 'FlagArchived', data: {} }])).toBeNull();
+  });
+
+  it('applies user list deltas: removals, then additions, without duplicates', () => {
+    const state = fold([
+      created,
+      { type: 'UserListChanged', data: { environment: 'production', added: ['u3', 'u1'], removed: ['u2'] } },
+    ]);
+    expect(state?.environments['production']?.defaultRollout).toEqual({ type: 'user_list', users: ['u1', 'u3'] });
+    expect(state?.version).toBe(2);
+  });
+
+  it('toggles one environment and creates it off by default when it did not exist', () => {
+    const state = fold([created, { type: 'FlagToggled', data: { environment: 'staging', enabled: true } }]);
+    expect(state?.environments['staging']).toEqual({ enabled: true, rules: [], defaultRollout: { type: 'all_users' } });
+    expect(state?.environments['production']?.enabled).toBe(true);
+  });
+
+  it('changes a rule rollout by id and leaves the default rollout alone', () => {
+    const state = fold([
+      created,
+      {
+        type: 'RulesChanged',
+        data: { environment: 'production', rules: [{ id: 'beta', conditions: [], rollout: { type: 'all_users' } }] },
+      },
+      {
+        type: 'RolloutChanged',
+        data: { environment: 'production', ruleId: 'beta', rollout: { type: 'percentage', ppm: 100_000 } },
+      },
+    ]);
+    expect(state?.environments['production']?.rules?.[0]?.rollout).toEqual({ type: 'percentage', ppm: 100_000 });
+    expect(state?.environments['production']?.defaultRollout.type).toBe('user_list');
+  });
+
+  it('reverts to a stored definition and keeps counting versions', () => {
+    const original = fold([created])!;
+    const state = fold([
+      created,
+      { type: 'FlagArchived', data: {} },
+      { type: 'FlagReverted', data: { flag: original, toVersion: 1 } },
+    ]);
+    expect(state).toEqual({ ...original, version: 3 });
+  });
+});

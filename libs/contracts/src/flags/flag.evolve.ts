@@ -1,0 +1,99 @@
+import type { EnvironmentConfig, FlagDefinition, Rollout, Rule, Segment } from '#rollgate/evaluation';
+import type { FlagEvent, SegmentEvent } from './flag.events.js';
+
+/** Absent until FlagCreated. `version` is the stream version of the last event folded in. */
+export type FlagState = FlagDefinition | null;
+
+const withUsers = (rollout: Rollout, added: readonly string[], removed: readonly string[]): Rollout => {
+  if (rollout.type !== 'user_list') return rollout;
+  const users = new Set(rollout.users);
+  for (const user of removed) users.delete(user);
+  for (const user of added) users.add(user);
+  return { ...rollout, users: [...users] };
+};
+
+const updateEnvironment = (
+  flag: FlagDefinition,
+  environment: string,
+  change: (config: EnvironmentConfig) => EnvironmentConfig,
+): FlagDefinition => {
+  const current = flag.environments[environment] ?? { enabled: false, rules: [], defaultRollout: { type: 'all_users' } };
+  return { ...flag, environments: { ...flag.environments, [environment]: change(current) } };
+};
+
+const updateRule = (rules: Rule[] | undefined, ruleId: string, change: (rule: Rule) => Rule): Rule[] =>
+  (rules ?? []).map((rule) => (rule.id === ruleId ? change(rule) : rule));
+
+/**
+ * Folds one flag event. Pure and total: the flags service, the SDK and the audit projection all use it, so a
+ * flag means the same thing everywhere. Events that do not apply to the state (a change before creation) leave
+ * it as it was; the decider never emits them.
+ */
+export function evolveFlag(state: FlagState, event: FlagEvent, version: number): FlagState {
+  if (event.type === 'FlagCreated') return { ...event.data.flag, archived: false, version };
+  if (state === null) return state;
+  const next = ((): FlagDefinition => {
+    switch (event.type) {
+      case 'FlagDetailsChanged':
+        return { ...state, ...event.data.changes };
+      case 'FlagArchived':
+        return { ...state, archived: true };
+      case 'FlagUnarchived':
+        return { ...state, archived: false };
+      case 'FlagToggled':
+        return updateEnvironment(state, event.data.environment, (config) => ({ ...config, enabled: event.data.enabled }));
+      case 'EnvironmentConfigured':
+        return { ...state, environments: { ...state.environments, [event.data.environment]: event.data.config } };
+      case 'EnvironmentRemoved': {
+        const { [event.data.environment]: _removed, ...environments } = state.environments;
+        return { ...state, environments };
+      }
+      case 'RolloutChanged': {
+        const { ruleId, rollout } = event.data;
+        return updateEnvironment(state, event.data.environment, (config) =>
+          ruleId
+            ? { ...config, rules: updateRule(config.rules, ruleId, (rule) => ({ ...rule, rollout })) }
+            : { ...config, defaultRollout: rollout },
+        );
+      }
+      case 'RulesChanged':
+        return updateEnvironment(state, event.data.environment, (config) => ({ ...config, rules: event.data.rules }));
+      case 'UserListChanged': {
+        const { ruleId, added, removed } = event.data;
+        return updateEnvironment(state, event.data.environment, (config) =>
+          ruleId
+            ? {
+                ...config,
+                rules: updateRule(config.rules, ruleId, (rule) => ({
+                  ...rule,
+                  rollout: rule.rollout && withUsers(rule.rollout, added, removed),
+                })),
+              }
+            : { ...config, defaultRollout: withUsers(config.defaultRollout, added, removed) },
+        );
+      }
+      case 'FlagReverted':
+        return { ...event.data.flag, version };
+      default: {
+        const unknown: never = event;
+        return unknown;
+      }
+    }
+  })();
+  return { ...next, version };
+}
+
+export type SegmentState = Segment | null;
+
+export function evolveSegment(state: SegmentState, event: SegmentEvent, version: number): SegmentState {
+  switch (event.type) {
+    case 'SegmentDefined':
+      return { ...event.data.segment, version };
+    case 'SegmentRemoved':
+      return null;
+    default: {
+      const unknown: never = event;
+      return unknown;
+    }
+  }
+}

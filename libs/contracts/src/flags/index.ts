@@ -1,0 +1,3 @@
+export * from './flag.events.js';
+export * from './flag.evolve.js';
+export * from './flag.commands.js';
