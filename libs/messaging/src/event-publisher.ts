@@ -1,0 +1,284 @@
+import type { JetStreamClient, JetStreamManager, PubAck } from '@nats-io/jetstream';
+import type { MsgHdrs } from '@nats-io/nats-core';
+import { EVENT_HEADERS, type ServiceName } from '#rollgate/contracts';
+import {
+  START,
+  type AllPosition,
+  type CheckpointStore,
+  type EventStore,
+  type LeaderElection,
+  type LeaderLease,
+  type RecordedEvent,
+} from '#rollgate/event-store';
+import { encodeEvent, eventSubject } from './event-message.js';
+import { eventStreamTarget, streamFilter, type EventStreamTarget } from './event-stream.js';
+
+/** Hooks for the service's metrics registry; all optional. */
+export interface PublisherMetrics {
+  /** `count` events were stored in the stream (duplicates included). */
+  published?(count: number): void;
+  /** Seconds from the newest published event's commit to its ack: the outbox lag. */
+  lagSeconds?(seconds: number): void;
+  leader?(isLeader: boolean): void;
+}
+
+export interface PublisherLogger {
+  log(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export interface EventPublisherOptions {
+  service: ServiceName;
+  store: EventStore & CheckpointStore;
+  leaderElection: LeaderElection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  /** Stream name and subject root overrides (tests); defaults `RG_EVT_<SERVICE>` and `rg.evt`. */
+  target?: { stream?: string; subjectRoot?: string };
+  /** Advisory-lock name and checkpoint name; `publisher:jetstream` by default. */
+  name?: string;
+  batchSize?: number;
+  /** Poll interval when the store had nothing new; `wake()` cuts it short. */
+  pollIntervalMs?: number;
+  /** Retry interval while another replica holds the lease, and after errors. */
+  leaderRetryMs?: number;
+  /**
+   * 'sequential' awaits each ack. 'pipelined' keeps up to `window` publishes in flight, each guarded by
+   * `expect.lastMsgID` = the previous event id, so the server rejects anything out of sequence and the
+   * publisher re-reconciles (research §4.1 step 5).
+   */
+  mode?: 'sequential' | 'pipelined';
+  window?: number;
+  metrics?: PublisherMetrics;
+  logger?: PublisherLogger;
+}
+
+interface Resume {
+  position: AllPosition;
+  /** Nats-Msg-Id of the stream's last message: the `expect.lastMsgID` of the next publish. */
+  lastMsgId: string | undefined;
+  /** The checkpoint row as stored, the `from` of the next compare-and-set. */
+  checkpoint: AllPosition;
+}
+
+const comparePositions = (a: AllPosition, b: AllPosition): number =>
+  a.transactionId !== b.transactionId
+    ? a.transactionId < b.transactionId ? -1 : 1
+    : a.globalPosition === b.globalPosition ? 0 : a.globalPosition < b.globalPosition ? -1 : 1;
+
+class LeadershipLost extends Error {}
+
+/**
+ * Moves committed events from the store (the outbox) to the service's JetStream stream, in the store's
+ * gap-free order, exactly once per stream message. One replica leads (advisory lock); on taking the lead it
+ * resumes after the last message the stream actually holds, so neither a crash between publish and checkpoint
+ * (stream ahead) nor acked-but-lost JetStream writes (stream behind) duplicate or drop an event.
+ */
+export class EventPublisher {
+  readonly target: EventStreamTarget;
+  private readonly name: string;
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+  private readonly leaderRetryMs: number;
+  private readonly window: number;
+  private readonly logger: PublisherLogger;
+  private stopped = false;
+  private running: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private leading = false;
+  private position: AllPosition = START;
+  private publishedTotal = 0;
+
+  constructor(private readonly options: EventPublisherOptions) {
+    this.target = eventStreamTarget(options.service, options.target);
+    this.name = options.name ?? 'publisher:jetstream';
+    this.batchSize = options.batchSize ?? 256;
+    this.pollIntervalMs = options.pollIntervalMs ?? 50;
+    this.leaderRetryMs = options.leaderRetryMs ?? 2000;
+    this.window = options.mode === 'pipelined' ? Math.max(1, options.window ?? 128) : 1;
+    this.logger = options.logger ?? console;
+  }
+
+  /** Starts the leader loop in the background; resolves at once. */
+  start(): void {
+    if (this.running) return;
+    this.stopped = false;
+    this.running = this.run();
+  }
+
+  /** Stops after the in-flight batch; releases the lease. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wakeUp?.();
+    await this.running;
+    this.running = undefined;
+  }
+
+  /** Skips the rest of the current poll wait (call after an append for the lowest latency). */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  status(): { leader: boolean; position: AllPosition; published: number } {
+    return { leader: this.leading, position: this.position, published: this.publishedTotal };
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      let lease: LeaderLease | null = null;
+      try {
+        lease = await this.options.leaderElection.tryAcquire(this.name);
+      } catch (err) {
+        this.logger.error(`${this.name}: leader election failed: ${describe(err)}`);
+      }
+      if (!lease) {
+        await this.sleep(this.leaderRetryMs);
+        continue;
+      }
+      this.setLeading(true);
+      try {
+        await this.lead(lease);
+      } finally {
+        this.setLeading(false);
+        await lease.release().catch((err: unknown) => this.logger.warn(`${this.name}: release: ${describe(err)}`));
+      }
+    }
+  }
+
+  private async lead(lease: LeaderLease): Promise<void> {
+    let lost = false;
+    void lease.lost.then(() => {
+      lost = true;
+      this.wakeUp?.();
+    });
+    const active = (): boolean => !this.stopped && !lost;
+    // After a rejected lastMsgID whose reconcile shows the stream did not move, the server's last-msg-id memory
+    // is stale (e.g. after a server restart): publish the next event once without the expectation.
+    let staleLastMsgId: string | undefined;
+    while (active()) {
+      let resume: Resume;
+      try {
+        resume = await this.reconcile();
+      } catch (err) {
+        this.logger.error(`${this.name}: reconcile failed: ${describe(err)}`);
+        await this.sleep(this.leaderRetryMs);
+        continue;
+      }
+      this.position = resume.position;
+      const skipExpectFor = staleLastMsgId !== undefined && staleLastMsgId === resume.lastMsgId ? staleLastMsgId : undefined;
+      staleLastMsgId = undefined;
+      try {
+        await this.publishFrom(resume, active, skipExpectFor);
+        return; // stopped or lost
+      } catch (err) {
+        if (err instanceof LeadershipLost) {
+          this.logger.warn(`${this.name}: checkpoint moved by another runner; stepping down`);
+          return;
+        }
+        if (isWrongLastMsgId(err)) staleLastMsgId = resume.lastMsgId;
+        this.logger.warn(`${this.name}: publish failed, reconciling: ${describe(err)}`);
+        if (!isWrongLastMsgId(err)) await this.sleep(Math.min(this.leaderRetryMs, 500));
+      }
+    }
+  }
+
+  /** The start point is the stream's last stored message; the checkpoint only when the stream is empty. */
+  private async reconcile(): Promise<Resume> {
+    const checkpoint = await this.options.store.loadCheckpoint(this.name);
+    const last = await this.options.jsm.streams.getMessage(this.target.stream, {
+      last_by_subj: streamFilter(this.target),
+    });
+    if (!last) return { position: checkpoint, lastMsgId: undefined, checkpoint };
+    const tx = last.header.get(EVENT_HEADERS.transactionId);
+    const pos = last.header.get(EVENT_HEADERS.globalPosition);
+    if (!tx || !pos) {
+      throw new Error(`last message #${last.seq} of ${this.target.stream} lacks ${EVENT_HEADERS.transactionId}/${EVENT_HEADERS.globalPosition}`);
+    }
+    return {
+      position: { transactionId: BigInt(tx), globalPosition: BigInt(pos) },
+      lastMsgId: last.header.get('Nats-Msg-Id') || undefined,
+      checkpoint,
+    };
+  }
+
+  private async publishFrom(resume: Resume, active: () => boolean, skipExpectFor: string | undefined): Promise<void> {
+    let { position, lastMsgId, checkpoint } = resume;
+    let skipExpect = skipExpectFor;
+    while (active()) {
+      const batch = await this.options.store.readAll(position, this.batchSize);
+      if (batch.length === 0) {
+        await this.sleep(this.pollIntervalMs);
+        continue;
+      }
+      for (let i = 0; i < batch.length && active(); i += this.window) {
+        const slice = batch.slice(i, i + this.window);
+        const firstExpect = skipExpect !== undefined && skipExpect === lastMsgId ? undefined : lastMsgId;
+        skipExpect = undefined;
+        await this.publishWindow(slice, firstExpect, lastMsgId);
+        const newest = slice[slice.length - 1]!;
+        lastMsgId = newest.eventId;
+        position = { transactionId: newest.transactionId, globalPosition: newest.globalPosition };
+        this.position = position;
+        this.publishedTotal += slice.length;
+        this.options.metrics?.published?.(slice.length);
+        this.options.metrics?.lagSeconds?.(Math.max(0, (Date.now() - newest.recordedAt.getTime()) / 1000));
+      }
+      // The checkpoint only matters when the stream is empty (new or rebuilt); never move it backwards.
+      if (comparePositions(position, checkpoint) > 0) {
+        if (!(await this.options.store.advanceCheckpoint(this.name, checkpoint, position))) throw new LeadershipLost();
+        checkpoint = position;
+      }
+    }
+  }
+
+  /** Publishes in order; each message but the first expects its predecessor as the stream's last msg id. */
+  private async publishWindow(events: RecordedEvent[], firstExpect: string | undefined, previousId: string | undefined): Promise<void> {
+    const acks: Promise<PubAck>[] = [];
+    let prev = previousId;
+    events.forEach((event, idx) => {
+      const expectLast = idx === 0 ? firstExpect : prev;
+      acks.push(this.publishOne(event, expectLast));
+      prev = event.eventId;
+    });
+    const results = await Promise.allSettled(acks);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  private publishOne(event: RecordedEvent, expectLastMsgId: string | undefined): Promise<PubAck> {
+    const { body, headers } = encodeEvent(event);
+    return this.options.js.publish(eventSubject(this.target, event), body, {
+      msgID: event.eventId,
+      headers: headers as MsgHdrs,
+      expect: expectLastMsgId === undefined
+        ? { streamName: this.target.stream }
+        : { streamName: this.target.stream, lastMsgID: expectLastMsgId },
+    });
+  }
+
+  private setLeading(leading: boolean): void {
+    this.leading = leading;
+    this.options.metrics?.leader?.(leading);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+}
+
+function isWrongLastMsgId(err: unknown): boolean {
+  return err instanceof Error && /wrong last msg ?id/i.test(err.message);
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
