@@ -46,6 +46,21 @@ class Serve {
   ) {}
 }
 
+const fixedServes = new WeakMap<EvaluationResult, Serve>();
+
+/** Interned boolean results get interned serves. */
+function fixedServe(result: EvaluationResult): Serve {
+  let serve = fixedServes.get(result);
+  if (serve === undefined) {
+    serve = new Serve(result, null, null);
+    fixedServes.set(result, serve);
+  }
+  return serve;
+}
+
+const NO_KEYS: readonly string[] = Object.freeze([]);
+const NO_RULES: readonly CompiledRule[] = Object.freeze([]);
+
 class CompiledRule {
   constructor(
     readonly match: Matcher | undefined,
@@ -65,6 +80,7 @@ export class CompiledFlag {
     readonly type: FlagType,
     /** Set when the outcome is the same for every context (kill switch, no rules, all/none rollout). */
     readonly staticResult: EvaluationResult | null,
+    readonly prefix: Murmur3State,
     readonly rules: readonly CompiledRule[],
     readonly defaultRollout: CompiledRollout,
     readonly defaultServe: Serve,
@@ -86,10 +102,10 @@ export class CompiledFlag {
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i]!;
       if (rule.match !== undefined && !rule.match(context)) continue;
-      if (!rule.rollout.includes(context, now, clock)) continue;
+      if (!rule.rollout.includes(context, this.prefix, now, clock)) continue;
       return this.serve(rule.serve, context);
     }
-    return this.defaultRollout.includes(context, now, clock) ? this.serve(this.defaultServe, context) : this.offResult;
+    return this.defaultRollout.includes(context, this.prefix, now, clock) ? this.serve(this.defaultServe, context) : this.offResult;
   }
 
   /** On means: a boolean-kind flag serving true, or an experiment serving a variant other than the off one. */
@@ -152,7 +168,7 @@ export function compileFlag(definition: FlagDefinition, segments: SegmentLookup,
   const off = (reason: Reason, ruleId?: string): EvaluationResult =>
     isExperiment ? variantResult(offVariant, reason, ruleId) : booleanResult(false, reason, version, ruleId);
   const on = (reason: Reason, ruleId: string | undefined, forced: string | undefined): Serve => {
-    if (!isExperiment) return new Serve(booleanResult(true, reason, version, ruleId), null, null);
+    if (!isExperiment) return fixedServe(booleanResult(true, reason, version, ruleId));
     if (forced !== undefined) return new Serve(variantResult(forced, reason, ruleId), null, null);
     const split = variants.map((v) => variantResult(v.key, 'SPLIT', ruleId));
     if (split.length === 1) return new Serve(split[0]!, null, null);
@@ -160,18 +176,20 @@ export function compileFlag(definition: FlagDefinition, segments: SegmentLookup,
   };
 
   const config = definition.environments[environment];
-  const segmentKeys = [...new Set((config?.rules ?? []).flatMap((r) => r.segments ?? []))];
-  const build = (staticResult: EvaluationResult | null, rules: CompiledRule[], rollout: CompiledRollout, serve: Serve, offResult: EvaluationResult) =>
-    new CompiledFlag(key, version, type, staticResult, rules, rollout, serve, offResult, offVariant, variantPrefix,
+  const referenced = [...new Set((config?.rules ?? []).flatMap((r) => r.segments ?? []))];
+  const segmentKeys = referenced.length === 0 ? NO_KEYS : referenced;
+  const build = (staticResult: EvaluationResult | null, rules: readonly CompiledRule[], rollout: CompiledRollout, serve: Serve, offResult: EvaluationResult) =>
+    new CompiledFlag(key, version, type, staticResult, prefix, rules, rollout, serve, offResult, offVariant, variantPrefix,
       definition.stickiness ?? DEFAULT_STICKINESS, segmentKeys);
 
   if (definition.archived === true || config === undefined || !config.enabled) {
     const disabled = off('DISABLED');
-    return build(disabled, [], compileRollout({ type: 'none' }, prefix, environment), new Serve(disabled, null, null), disabled);
+    return build(disabled, NO_RULES, compileRollout({ type: 'none' }, environment), new Serve(disabled, null, null), disabled);
   }
 
-  const rules = (config.rules ?? []).map((rule) => compileRule(rule, bySegment, prefix, environment, on));
-  const rollout = compileRollout(config.defaultRollout, prefix, environment);
+  const compiledRules = (config.rules ?? []).map((rule) => compileRule(rule, bySegment, environment, on));
+  const rules = compiledRules.length === 0 ? NO_RULES : compiledRules;
+  const rollout = compileRollout(config.defaultRollout, environment);
   const noRules = rules.length === 0;
   const constant = rollout.kind === 0 || rollout.kind === 1;
   const decided: Reason = noRules && constant ? 'STATIC' : 'DEFAULT';
@@ -188,14 +206,14 @@ export function compileFlag(definition: FlagDefinition, segments: SegmentLookup,
 }
 
 function compileRule(
-  rule: Rule, segments: ReadonlyMap<string, Segment>, prefix: Murmur3State, environment: string,
+  rule: Rule, segments: ReadonlyMap<string, Segment>, environment: string,
   on: (reason: Reason, ruleId: string | undefined, forced: string | undefined) => Serve,
 ): CompiledRule {
   const conditions = [...(rule.conditions ?? []), ...(rule.segments ?? []).flatMap((k) => segments.get(k)!.conditions)];
   const forced = rule.variant;
   return new CompiledRule(
     compileConditions(conditions),
-    compileRollout(rule.rollout ?? { type: 'all_users' }, prefix, environment),
+    compileRollout(rule.rollout ?? { type: 'all_users' }, environment),
     on('TARGETING_MATCH', rule.id, forced),
   );
 }

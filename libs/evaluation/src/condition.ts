@@ -69,9 +69,14 @@ function textTest(condition: Condition, test: (text: string, literal: string) =>
   };
 }
 
-/** Set lookup: O(1) whatever the list size (user lists of 100 000 ids). */
+/** Set lookup: O(1) whatever the list size (user lists of 100 000 ids); one value is a plain compare. */
 function membershipTest(condition: Condition): ValueTest {
   const fold = condition.caseInsensitive === true;
+  if (condition.values.length === 1 && !fold) {
+    // A one-element Set costs ~240 bytes of heap; the compare costs nothing.
+    const literal = String(condition.values[0]);
+    return (value) => value === literal || (typeof value === 'number' && asText(value) === literal);
+  }
   const members = new Set(condition.values.map((v) => (fold ? String(v).toLowerCase() : String(v))));
   if (fold) {
     return (value) => {
@@ -200,9 +205,26 @@ export function compileCondition(condition: Condition): Matcher {
   };
 }
 
+// Flags repeat the same small conditions (environment, country, plan): compiled matchers are pure, so
+// identical ones are shared. Bounded, and large lists are never keys.
+const SHARED_LIMIT = 10_000;
+const SHARED_MAX_VALUES = 16;
+const shared = new Map<string, Matcher>();
+
+function sharedCondition(condition: Condition): Matcher {
+  if (condition.values.length > SHARED_MAX_VALUES) return compileCondition(condition);
+  const key = JSON.stringify([condition.attribute, condition.operator, condition.values, condition.negate === true, condition.caseInsensitive === true]);
+  let matcher = shared.get(key);
+  if (matcher === undefined) {
+    matcher = compileCondition(condition);
+    if (shared.size < SHARED_LIMIT) shared.set(key, matcher);
+  }
+  return matcher;
+}
+
 /** All conditions must hold (AND). */
 export function compileConditions(conditions: readonly Condition[]): Matcher | undefined {
-  const matchers = conditions.map(compileCondition);
+  const matchers = conditions.map(sharedCondition);
   if (matchers.length === 0) return undefined;
   if (matchers.length === 1) return matchers[0];
   return (context) => {

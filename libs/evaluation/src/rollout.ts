@@ -39,13 +39,12 @@ export class CompiledRollout {
     readonly kind: RolloutKind,
     readonly ppm: number,
     readonly attribute: string,
-    readonly prefix: Murmur3State | null,
     readonly users: ReadonlySet<string> | null,
     readonly gradual: Extract<Rollout, { type: 'gradual' }> | null,
   ) {}
 
   /** Whether the unit is exposed. A unit without a usable stickiness value is not (never random). */
-  includes(context: EvaluationContext, now: number | undefined, clock: () => number): boolean {
+  includes(context: EvaluationContext, prefix: Murmur3State, now: number | undefined, clock: () => number): boolean {
     switch (this.kind) {
       case RolloutKind.All:
         return true;
@@ -53,7 +52,7 @@ export class CompiledRollout {
         return false;
       case RolloutKind.Percentage: {
         const unit = unitOf(context, this.attribute);
-        return unit !== undefined && bucketWithPrefix(this.prefix!, unit) < this.ppm;
+        return unit !== undefined && bucketWithPrefix(prefix, unit) < this.ppm;
       }
       case RolloutKind.UserList: {
         const unit = unitOf(context, this.attribute);
@@ -61,7 +60,7 @@ export class CompiledRollout {
       }
       case RolloutKind.Gradual: {
         const unit = unitOf(context, this.attribute);
-        return unit !== undefined && bucketWithPrefix(this.prefix!, unit) < gradualPpm(this.gradual!, now ?? clock());
+        return unit !== undefined && bucketWithPrefix(prefix, unit) < gradualPpm(this.gradual!, now ?? clock());
       }
     }
   }
@@ -72,14 +71,28 @@ export class CompiledRollout {
   }
 }
 
-const ALL = new CompiledRollout(RolloutKind.All, PPM_MAX, '', null, null, null);
-const NONE = new CompiledRollout(RolloutKind.None, 0, '', null, null, null);
+const ALL = new CompiledRollout(RolloutKind.All, PPM_MAX, '', null, null);
+const NONE = new CompiledRollout(RolloutKind.None, 0, '', null, null);
+
+// Percentage rollouts carry no per-flag state (the salt prefix is the flag's), so equal ones are shared.
+const SHARED_LIMIT = 10_000;
+const sharedPercentages = new Map<string, CompiledRollout>();
+
+function percentage(ppm: number, attribute: string): CompiledRollout {
+  const key = `${ppm}|${attribute}`;
+  let rollout = sharedPercentages.get(key);
+  if (rollout === undefined) {
+    rollout = new CompiledRollout(RolloutKind.Percentage, ppm, attribute, null, null);
+    if (sharedPercentages.size < SHARED_LIMIT) sharedPercentages.set(key, rollout);
+  }
+  return rollout;
+}
 
 /**
  * `environment` rollouts are resolved here: an engine serves one environment, so they compile to
  * all-or-nothing. 0 ppm and 1 000 000 ppm percentages compile to the same constants.
  */
-export function compileRollout(rollout: Rollout, prefix: Murmur3State, environment: string): CompiledRollout {
+export function compileRollout(rollout: Rollout, environment: string): CompiledRollout {
   switch (rollout.type) {
     case 'all_users':
       return ALL;
@@ -90,10 +103,10 @@ export function compileRollout(rollout: Rollout, prefix: Murmur3State, environme
     case 'percentage':
       if (rollout.ppm >= PPM_MAX) return ALL;
       if (rollout.ppm <= 0) return NONE;
-      return new CompiledRollout(RolloutKind.Percentage, rollout.ppm, rollout.stickiness ?? DEFAULT_STICKINESS, prefix, null, null);
+      return percentage(rollout.ppm, rollout.stickiness ?? DEFAULT_STICKINESS);
     case 'user_list':
-      return new CompiledRollout(RolloutKind.UserList, 0, rollout.attribute ?? DEFAULT_STICKINESS, null, new Set(rollout.users), null);
+      return new CompiledRollout(RolloutKind.UserList, 0, rollout.attribute ?? DEFAULT_STICKINESS, new Set(rollout.users), null);
     case 'gradual':
-      return new CompiledRollout(RolloutKind.Gradual, 0, rollout.stickiness ?? DEFAULT_STICKINESS, prefix, null, { ...rollout });
+      return new CompiledRollout(RolloutKind.Gradual, 0, rollout.stickiness ?? DEFAULT_STICKINESS, null, { ...rollout });
   }
 }
