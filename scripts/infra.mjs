@@ -282,7 +282,20 @@ async function ensureNats(ctx) {
     bin = ctx.dryRun ? '/usr/sbin/nats-server' : findNatsServer(ctx.env);
     if (!bin) throw new Error('nats-server still not found after installing');
   }
-  const cmd = [bin, '-a', '127.0.0.1', '-p', String(PRIVATE_NATS_PORT), '-js', '-sd', NATS_DIR, '-P', NATS_PID, '-l', NATS_LOG];
+  const cmd = [
+    bin,
+    '-a',
+    '127.0.0.1',
+    '-p',
+    String(PRIVATE_NATS_PORT),
+    '-js',
+    '-sd',
+    NATS_DIR,
+    '-P',
+    NATS_PID,
+    '-l',
+    NATS_LOG,
+  ];
   if (ctx.dryRun) {
     ctx.log(`dry run: would run detached ${cmd.join(' ')}`);
     return privateUrl;

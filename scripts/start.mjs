@@ -108,12 +108,12 @@ function stopAll(exitCode) {
   const timer = setTimeout(() => {
     for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }, KILL_AFTER_MS);
-  Promise.all(running.map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.on('exit', r))))).then(
-    () => {
-      clearTimeout(timer);
-      process.exit(exitCode);
-    },
-  );
+  Promise.all(
+    running.map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.on('exit', r)))),
+  ).then(() => {
+    clearTimeout(timer);
+    process.exit(exitCode);
+  });
 }
 
 async function main() {
@@ -180,7 +180,10 @@ async function main() {
   lines.push(`  NATS         ${infra.NATS_URL}`);
   lines.push(`  PostgreSQL   ${adminUrl}`);
   lines.push(`  admin token  ${token}   (Authorization: Bearer <token>; stored in .rollgate/admin-token)`);
-  lines.push('Ctrl-C stops the services (the infrastructure stays up; `npm run infra -- stop` stops private servers).', '');
+  lines.push(
+    'Ctrl-C stops the services (the infrastructure stays up; `npm run infra -- stop` stops private servers).',
+    '',
+  );
   process.stdout.write(lines.join('\n') + '\n');
 }
 
