@@ -1,0 +1,42 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { ToNumber } from '#rollgate/platform';
+import { KEY_PATTERN } from '#rollgate/contracts';
+
+export const DEFAULT_AUDIT_LIMIT = 100;
+
+export class AuditQueryDto {
+  @ApiPropertyOptional({ description: 'Flag key' })
+  @IsOptional()
+  @Matches(KEY_PATTERN, { message: `key must match ${KEY_PATTERN.source}` })
+  key?: string;
+
+  @ApiPropertyOptional({ description: 'Principal id that made the change' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  actor?: string;
+
+  @ApiPropertyOptional({ description: 'ISO-8601, inclusive' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  since?: string;
+
+  @ApiPropertyOptional({ description: 'ISO-8601, exclusive' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  until?: string;
+
+  @ApiPropertyOptional({ default: DEFAULT_AUDIT_LIMIT, minimum: 1, maximum: 1000 })
+  @IsOptional()
+  @ToNumber()
+  @IsInt()
+  @Min(1)
+  @Max(1_000)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'next_cursor of the previous page (a global position)' })
+  @IsOptional()
+  @Matches(/^\d{1,20}$/, { message: 'cursor must be the next_cursor of a previous page' })
+  cursor?: string;
+}

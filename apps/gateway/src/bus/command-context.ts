@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { ValidationError, correlationIdOf, currentCorrelationId } from '#rollgate/platform';
+import type { AuthenticatedRequest } from '../auth/roles.decorator.js';
+
+/** What every command sent on behalf of an HTTP request carries besides its payload. */
+export interface CommandContext {
+  /** `Idempotency-Key`, else a fresh uuid. */
+  commandId: string;
+  /** The principal's id. */
+  actor: string;
+  /** `X-Rollgate-Reason` (a body `reason` wins). */
+  reason?: string;
+  /** From `If-Match`. */
+  expectedVersion?: number;
+  correlationId?: string;
+}
+
+type Headers = Record<string, string | string[] | undefined>;
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+const ETAG_VERSION = /^(?:W\/)?"?(\d{1,15})"?$/;
+const MAX_REASON = 1_000;
+
+const single = (headers: Headers, name: string): string | undefined => {
+  const value = headers[name];
+  if (Array.isArray(value)) throw new ValidationError(`${name} must be sent once`, { details: { fields: { [name]: ['must be sent once'] } } });
+  return value;
+};
+
+const invalid = (header: string, message: string): ValidationError =>
+  new ValidationError(`${header} ${message}`, { details: { fields: { [header]: [message] } } });
+
+/** Parses the command headers; malformed ones are a 400, never ignored. */
+export const commandContextFrom = (headers: Headers, actor: string, correlationId?: string): CommandContext => {
+  const idempotencyKey = single(headers, 'idempotency-key');
+  if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+    throw invalid('Idempotency-Key', 'must be 1-200 printable ASCII characters');
+  }
+  const context: CommandContext = { commandId: idempotencyKey ?? randomUUID(), actor };
+  const ifMatch = single(headers, 'if-match')?.trim();
+  if (ifMatch !== undefined && ifMatch !== '*') {
+    const match = ETAG_VERSION.exec(ifMatch);
+    if (match === null) throw invalid('If-Match', 'must be a flag version, e.g. "3"');
+    context.expectedVersion = Number(match[1]);
+  }
+  const reason = single(headers, 'x-rollgate-reason');
+  if (reason !== undefined) {
+    if (reason.length > MAX_REASON) throw invalid('X-Rollgate-Reason', `must be at most ${MAX_REASON} characters`);
+    context.reason = reason;
+  }
+  if (correlationId !== undefined) context.correlationId = correlationId;
+  return context;
+};
+
+/** `@Command() ctx: CommandContext` in a controller: headers + principal + correlation id of this request. */
+export const Command = createParamDecorator((_: unknown, ctx: ExecutionContext): CommandContext => {
+  const request = ctx.switchToHttp().getRequest<AuthenticatedRequest>();
+  if (request.principal === undefined) throw new Error('@Command() on a route the AuthGuard did not authenticate');
+  return commandContextFrom(request.headers, request.principal.id, currentCorrelationId() ?? correlationIdOf(request));
+});
+
+/** A body `reason` overrides the header's. */
+export const withReason = (context: CommandContext, reason: string | undefined): CommandContext =>
+  reason === undefined ? context : { ...context, reason };

@@ -1,0 +1,68 @@
+import type { FlagCommandResult } from '#rollgate/contracts';
+import type { FlagDefinition } from '#rollgate/evaluation';
+import { toSnakeCase } from '../http/json-case.js';
+
+/** A flag as the HTTP API shows it: the model in snake_case, plus the seed's `status`. */
+export const presentFlag = (flag: FlagDefinition): Record<string, unknown> => ({
+  ...toSnakeCase<Record<string, unknown>>(flag),
+  status: flag.archived === true ? 'archived' : 'active',
+});
+
+/** A command's reply: the flag after the change, with the version and whether this was a repeat. */
+export const presentCommandResult = (result: FlagCommandResult): Record<string, unknown> => ({
+  key: result.key,
+  version: result.version,
+  position: result.position,
+  duplicate: result.duplicate,
+  flag: result.flag === null ? null : presentFlag(result.flag),
+});
+
+/** What the flags service's evaluate query answers (an engine EvaluationResult, maybe with `on`/`enabled`). */
+export interface EvaluationReply {
+  value: unknown;
+  variant?: string;
+  reason: string;
+  flagVersion?: number;
+  version?: number;
+  ruleId?: string;
+  errorCode?: string;
+  enabled?: boolean;
+  on?: boolean;
+}
+
+export interface EvaluationResponse {
+  flag: string;
+  value: unknown;
+  enabled: boolean;
+  variant: string | null;
+  reason: string;
+  version: number | null;
+  rule_id?: string;
+  error_code?: string;
+}
+
+const NOT_SERVED = new Set(['DISABLED', 'ERROR']);
+
+/**
+ * `enabled` is what the seed's callers branch on: the service's own answer when it gives one, else true for a
+ * boolean `true`, or for an experiment variant served for a reason other than DISABLED / ERROR.
+ */
+export const presentEvaluation = (key: string, reply: EvaluationReply): EvaluationResponse => {
+  const enabled =
+    reply.enabled ??
+    reply.on ??
+    (typeof reply.value === 'boolean'
+      ? reply.value
+      : reply.variant !== undefined && reply.variant !== 'off' && !NOT_SERVED.has(reply.reason));
+  const response: EvaluationResponse = {
+    flag: key,
+    value: reply.value ?? null,
+    enabled,
+    variant: reply.variant ?? null,
+    reason: reply.reason,
+    version: reply.flagVersion ?? reply.version ?? null,
+  };
+  if (reply.ruleId !== undefined) response.rule_id = reply.ruleId;
+  if (reply.errorCode !== undefined) response.error_code = reply.errorCode;
+  return response;
+};

@@ -1,0 +1,257 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import type { AuditEntry, FlagCommandResult } from '#rollgate/contracts';
+import type { FlagDefinition } from '#rollgate/evaluation';
+import { ValidationError } from '#rollgate/platform';
+import { EVALUATE_ROLES, READ_ROLES, WRITE_ROLES, type Principal } from '../auth/principal.js';
+import { CurrentPrincipal, Roles } from '../auth/roles.decorator.js';
+import { Command, withReason, type CommandContext } from '../bus/command-context.js';
+import { FlagsClient } from '../bus/flags.client.js';
+import { toCamelCase, toSnakeCase } from '../http/json-case.js';
+import { KeyParamPipe } from '../http/key-param.pipe.js';
+import { evaluationFromBody, evaluationFromQuery } from './evaluation-request.js';
+import {
+  AsOfQueryDto,
+  ChangeRolloutDto,
+  ChangeUsersDto,
+  CreateFeatureFlagDto,
+  EvaluateFeatureFlagDto,
+  ListFeatureFlagsQueryDto,
+  RevertFeatureFlagDto,
+  SetRulesDto,
+  ToggleOrConfigureEnvironmentDto,
+  UpdateFeatureFlagDto,
+} from './feature-flag.dto.js';
+import { presentCommandResult, presentEvaluation, presentFlag, type EvaluationReply } from './feature-flag.presenter.js';
+import { flagFromCreate, rolloutFromBody, stepsFromUpdate } from './seed-mapping.js';
+
+/** Replies of `get` may be the flag itself or `{ flag }`; lists an array or `{ flags }`. */
+const unwrapFlag = (result: unknown): FlagDefinition =>
+  (typeof result === 'object' && result !== null && 'flag' in result && !('environments' in result)
+    ? (result as { flag: FlagDefinition }).flag
+    : result) as FlagDefinition;
+const unwrapList = <T>(result: unknown, field: string): T[] =>
+  Array.isArray(result) ? (result as T[]) : (((result as Record<string, unknown> | null)?.[field] as T[] | undefined) ?? []);
+
+const etag = (version: number): string => `"${version}"`;
+
+/**
+ * /api/v1/feature-flags: translation only. DTOs validate, `seed-mapping` turns the seed's fields into the model,
+ * FlagsClient carries commands and queries to the flags service, the presenter answers in snake_case.
+ */
+@ApiTags('feature-flags')
+@ApiBearerAuth()
+@ApiResponse({ status: 401, description: 'GENERIC.UNAUTHORIZED: missing or invalid bearer token' })
+@Controller('feature-flags')
+export class FeatureFlagsController {
+  constructor(private readonly flags: FlagsClient) {}
+
+  @Get()
+  @Roles(...READ_ROLES)
+  @ApiOperation({ summary: 'List flags (filter by environment, tag, status)' })
+  async list(@Query() query: ListFeatureFlagsQueryDto, @CurrentPrincipal() principal: Principal) {
+    const result = await this.flags.query('list', { ...query }, { actor: principal.id });
+    const flags = unwrapList<FlagDefinition>(result, 'flags').map(presentFlag);
+    return { flags, count: flags.length };
+  }
+
+  @Post()
+  @Roles(...WRITE_ROLES)
+  @ApiOperation({ summary: "Create a flag: the seed's simple fields, or the full model as `flag`" })
+  @ApiResponse({ status: 201, description: 'Created (a repeated Idempotency-Key returns the first result, duplicate: true)' })
+  @ApiResponse({ status: 400, description: 'GENERIC.VALIDATION with details.fields' })
+  @ApiResponse({ status: 409, description: 'FLAGS.ALREADY_EXISTS' })
+  async create(@Body() body: CreateFeatureFlagDto, @Command() ctx: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
+    const flag = flagFromCreate(body, Date.now());
+    const result = await this.flags.command<FlagCommandResult>('create', { flag }, withReason(ctx, body.reason));
+    void reply.header('etag', etag(result.version)).header('location', `/api/v1/feature-flags/${result.key}`);
+    return presentCommandResult(result);
+  }
+
+  @Get(':key')
+  @Roles(...READ_ROLES)
+  @ApiOperation({ summary: 'Get a flag, optionally as it was at `as_of`' })
+  @ApiResponse({ status: 404, description: 'FLAGS.NOT_FOUND' })
+  async get(
+    @Param('key', KeyParamPipe) key: string,
+    @Query() query: AsOfQueryDto,
+    @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const payload = query.as_of === undefined ? { key } : { key, asOf: query.as_of };
+    const flag = unwrapFlag(await this.flags.query('get', payload, { actor: principal.id }));
+    void reply.header('etag', etag(flag.version));
+    return presentFlag(flag);
+  }
+
+  @Put(':key')
+  @Roles(...WRITE_ROLES)
+  @ApiOperation({
+    summary: 'Update details, rollout and target environments (several commands, in order; see docs/api.md)',
+  })
+  async update(
+    @Param('key', KeyParamPipe) key: string,
+    @Body() body: UpdateFeatureFlagDto,
+    @Command() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const current = unwrapFlag(await this.flags.query('get', { key }, ctx));
+    const steps = stepsFromUpdate(body, current, Date.now());
+    let version = ctx.expectedVersion ?? current.version;
+    let flag = current;
+    // Each step expects the version the previous one produced, so the read the steps were computed from is
+    // the state they apply to; a concurrent change makes the PUT stop with 409 instead of mixing.
+    for (const [i, step] of steps.entries()) {
+      const stepCtx = { ...withReason(ctx, body.reason), commandId: steps.length === 1 ? ctx.commandId : `${ctx.commandId}:${i}`, expectedVersion: version };
+      const result = await this.flags.command<FlagCommandResult>(step.verb, { key, ...step.payload }, stepCtx);
+      version = result.version;
+      if (result.flag !== null) flag = result.flag;
+    }
+    void reply.header('etag', etag(flag.version));
+    return { ...presentFlag(flag), commands: steps.map((s) => s.verb) };
+  }
+
+  @Delete(':key')
+  @HttpCode(204)
+  @Roles(...WRITE_ROLES)
+  @ApiOperation({ summary: 'Archive a flag (history kept; restore with POST /restore)' })
+  @ApiResponse({ status: 204, description: 'Archived' })
+  async archive(@Param('key', KeyParamPipe) key: string, @Command() ctx: CommandContext): Promise<void> {
+    await this.flags.command('archive', { key }, ctx);
+  }
+
+  @Post(':key/restore')
+  @HttpCode(200)
+  @Roles(...WRITE_ROLES)
+  @ApiOperation({ summary: 'Unarchive a flag' })
+  async restore(@Param('key', KeyParamPipe) key: string, @Command() ctx: CommandContext) {
+    return presentCommandResult(await this.flags.command<FlagCommandResult>('unarchive', { key }, ctx));
+  }
+
+  @Get(':key/evaluate')
+  @Roles(...EVALUATE_ROLES)
+  @ApiOperation({ summary: 'Evaluate for a user; other query parameters become context attributes' })
+  @ApiQuery({ name: 'user_id', required: false })
+  @ApiQuery({ name: 'environment', required: false, description: 'default production' })
+  @ApiQuery({ name: 'as_of', required: false, description: 'ISO-8601: what was served then' })
+  async evaluateGet(
+    @Param('key', KeyParamPipe) key: string,
+    @Query() query: Record<string, unknown>,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    const reply = await this.flags.query<EvaluationReply>('evaluate', evaluationFromQuery(key, query), { actor: principal.id });
+    return presentEvaluation(key, reply);
+  }
+
+  @Post(':key/evaluate')
+  @HttpCode(200)
+  @Roles(...EVALUATE_ROLES)
+  @ApiOperation({ summary: 'Evaluate with a JSON context' })
+  async evaluatePost(
+    @Param('key', KeyParamPipe) key: string,
+    @Body() body: EvaluateFeatureFlagDto,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    const reply = await this.flags.query<EvaluationReply>('evaluate', evaluationFromBody(key, body), { actor: principal.id });
+    return presentEvaluation(key, reply);
+  }
+
+  @Put(':key/environments/:env')
+  @Roles(...WRITE_ROLES)
+  @ApiOperation({ summary: 'Toggle (`{enabled}`) or configure (`{enabled, default_rollout, rules}`) an environment' })
+  async environment(
+    @Param('key', KeyParamPipe) key: string,
+    @Param('env', KeyParamPipe) environment: string,
+    @Body() body: ToggleOrConfigureEnvironmentDto,
+    @Command() ctx: CommandContext,
+  ) {
+    const context = withReason(ctx, body.reason);
+    if (body.default_rollout === undefined && body.rules === undefined) {
+      return presentCommandResult(
+        await this.flags.command<FlagCommandResult>('toggle', { key, environment, enabled: body.enabled }, context),
+      );
+    }
+    if (body.default_rollout === undefined) {
+      throw new ValidationError('default_rollout is required with rules', {
+        details: { fields: { default_rollout: ['is required for a full environment config'] } },
+      });
+    }
+    const config = toCamelCase<object>({ enabled: body.enabled, default_rollout: body.default_rollout, rules: body.rules ?? [] });
+    return presentCommandResult(
+      await this.flags.command<FlagCommandResult>('configure-environment', { key, environment, config }, context),
+    );
+  }
+
+  @Put(':key/environments/:env/rollout')
+  @Roles(...WRITE_ROLES)
+  @ApiOperation({ summary: "Change the environment's default rollout (or a rule's, with rule_id)" })
+  async rollout(
+    @Param('key', KeyParamPipe) key: string,
+    @Param('env', KeyParamPipe) environment: string,
+    @Body() body: ChangeRolloutDto,
+    @Command() ctx: CommandContext,
+  ) {
+    const rollout = rolloutFromBody(body, environment, Date.now());
+    const payload = body.rule_id === undefined ? { key, environment, rollout } : { key, environment, rollout, ruleId: body.rule_id };
+    return presentCommandResult(await this.flags.command<FlagCommandResult>('change-rollout', payload, withReason(ctx, body.reason)));
+  }
+
+  @Put(':key/environments/:env/rules')
+  @Roles(...WRITE_ROLES)
+  @ApiOperation({ summary: "Replace the environment's ordered rules" })
+  async rules(
+    @Param('key', KeyParamPipe) key: string,
+    @Param('env', KeyParamPipe) environment: string,
+    @Body() body: SetRulesDto,
+    @Command() ctx: CommandContext,
+  ) {
+    const rules = toCamelCase<object[]>(body.rules);
+    return presentCommandResult(
+      await this.flags.command<FlagCommandResult>('set-rules', { key, environment, rules }, withReason(ctx, body.reason)),
+    );
+  }
+
+  @Patch(':key/environments/:env/users')
+  @Roles(...WRITE_ROLES)
+  @ApiOperation({ summary: 'Add / remove user ids of a user list (deltas)' })
+  async users(
+    @Param('key', KeyParamPipe) key: string,
+    @Param('env', KeyParamPipe) environment: string,
+    @Body() body: ChangeUsersDto,
+    @Command() ctx: CommandContext,
+  ) {
+    const payload = { key, environment, add: body.add ?? [], remove: body.remove ?? [], ...(body.rule_id === undefined ? {} : { ruleId: body.rule_id }) };
+    return presentCommandResult(await this.flags.command<FlagCommandResult>('change-user-list', payload, withReason(ctx, body.reason)));
+  }
+
+  @Post(':key/revert')
+  @HttpCode(200)
+  @Roles(...WRITE_ROLES)
+  @ApiOperation({ summary: 'Restore the flag to a version (`to_version`) or a time (`as_of`): a new event, history kept' })
+  async revert(@Param('key', KeyParamPipe) key: string, @Body() body: RevertFeatureFlagDto, @Command() ctx: CommandContext) {
+    if ((body.to_version === undefined) === (body.as_of === undefined)) {
+      throw new ValidationError('send exactly one of to_version, as_of', {
+        details: { fields: { to_version: ['exactly one of to_version, as_of'], as_of: ['exactly one of to_version, as_of'] } },
+      });
+    }
+    const payload = body.to_version === undefined ? { key, asOf: body.as_of } : { key, toVersion: body.to_version };
+    return presentCommandResult(await this.flags.command<FlagCommandResult>('revert', payload, withReason(ctx, body.reason)));
+  }
+
+  @Get(':key/history')
+  @Roles(...READ_ROLES)
+  @ApiOperation({ summary: "The flag's changes: who, what, when, why, before and after" })
+  async history(@Param('key', KeyParamPipe) key: string, @CurrentPrincipal() principal: Principal) {
+    const entries = unwrapList<AuditEntry>(await this.flags.query('history', { key }, { actor: principal.id }), 'entries');
+    return { key, entries: toSnakeCase(entries) };
+  }
+
+  @Get(':key/analytics')
+  @Roles(...READ_ROLES)
+  @ApiOperation({ summary: 'Evaluation counts per variant, environment and time bucket' })
+  async analytics(@Param('key', KeyParamPipe) key: string, @CurrentPrincipal() principal: Principal) {
+    return toSnakeCase(await this.flags.query('analytics', { key }, { actor: principal.id }));
+  }
+}
+

@@ -1,0 +1,70 @@
+import { Body, Controller, Get, Param, Put } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ArrayMaxSize, IsArray, IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
+import { validateSegment, type Segment } from '#rollgate/evaluation';
+import { ValidationError } from '#rollgate/platform';
+import { READ_ROLES, WRITE_ROLES, type Principal } from '../auth/principal.js';
+import { CurrentPrincipal, Roles } from '../auth/roles.decorator.js';
+import { Command, withReason, type CommandContext } from '../bus/command-context.js';
+import { FlagsClient } from '../bus/flags.client.js';
+import { pathToSnakeCase, toCamelCase, toSnakeCase } from '../http/json-case.js';
+import { KeyParamPipe } from '../http/key-param.pipe.js';
+
+export class DefineSegmentDto {
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  name?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(2_000)
+  description?: string;
+
+  @ApiProperty({ type: [Object], description: 'All must hold: {attribute, operator, values, negate?, case_insensitive?}' })
+  @IsArray()
+  @ArrayMaxSize(1_000)
+  @IsObject({ each: true })
+  conditions!: Record<string, unknown>[];
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(1_000)
+  reason?: string;
+}
+
+@ApiTags('segments')
+@ApiBearerAuth()
+@Controller('segments')
+export class SegmentsController {
+  constructor(private readonly flags: FlagsClient) {}
+
+  @Get(':key')
+  @Roles(...READ_ROLES)
+  @ApiOperation({ summary: 'A reusable segment' })
+  async get(@Param('key', KeyParamPipe) key: string, @CurrentPrincipal() principal: Principal) {
+    return toSnakeCase(await this.flags.query('segments', { key }, { actor: principal.id }));
+  }
+
+  @Put(':key')
+  @Roles(...WRITE_ROLES)
+  @ApiOperation({ summary: 'Define or redefine a segment (If-Match: its version)' })
+  async define(@Param('key', KeyParamPipe) key: string, @Body() body: DefineSegmentDto, @Command() ctx: CommandContext) {
+    const segment = toCamelCase<Segment>({
+      key,
+      conditions: body.conditions,
+      ...(body.name === undefined ? {} : { name: body.name }),
+      ...(body.description === undefined ? {} : { description: body.description }),
+    });
+    const problems = validateSegment(segment);
+    if (problems.length > 0) {
+      const fields: Record<string, string[]> = {};
+      for (const { path, message } of problems) (fields[pathToSnakeCase(path)] ??= []).push(message);
+      throw new ValidationError('Invalid segment', { details: { fields } });
+    }
+    return toSnakeCase(await this.flags.command('define-segment', { segment }, withReason(ctx, body.reason)));
+  }
+}
