@@ -1,4 +1,5 @@
 import {
+  Allow,
   ArrayMaxSize,
   IsArray,
   IsBoolean,
@@ -177,6 +178,8 @@ export interface FlagCommandResult {
   position: string;
   /** True when this command id had been applied before; nothing new was appended. */
   duplicate: boolean;
+  /** Events this call appended: 0 for a duplicate or a no-op (the command would not change the flag). */
+  appended?: number;
   flag: FlagDefinition | null;
 }
 
@@ -221,6 +224,11 @@ export class EvaluateFlagQuery {
 
   @IsObject()
   context!: Record<string, unknown>;
+
+  /** Returned (reason ERROR) when the flag is unknown or serves no value; any JSON value. */
+  @IsOptional()
+  @Allow()
+  defaultValue?: unknown;
 
   /** Evaluate as the flag was at this time: what was served then. */
   @IsOptional()

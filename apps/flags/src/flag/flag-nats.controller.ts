@@ -1,0 +1,93 @@
+import { Controller } from '@nestjs/common';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import { FLAG_COMMANDS, queueGroup, subjects, type FlagCommandResult, type SegmentCommandResult } from '#rollgate/contracts';
+import {
+  ArchiveFlagCommand,
+  ChangeRolloutCommand,
+  ChangeUserListCommand,
+  ConfigureEnvironmentCommand,
+  CreateFlagCommand,
+  DefineSegmentCommand,
+  RemoveEnvironmentCommand,
+  RemoveSegmentCommand,
+  RevertFlagCommand,
+  SetRulesCommand,
+  ToggleFlagCommand,
+  UnarchiveFlagCommand,
+  UpdateFlagDetailsCommand,
+} from './flag-command.dto.js';
+import { FlagService } from './flag.service.js';
+
+const QUEUE = { queue: queueGroup('flags') };
+const command = (verb: string): string => subjects.command('flags', verb);
+
+/** `rg.cmd.flags.<verb>`: raw CommandEnvelope in, raw Reply out (see README). Validation is the global pipe's. */
+@Controller()
+export class FlagNatsController {
+  constructor(private readonly flags: FlagService) {}
+
+  @MessagePattern(command(FLAG_COMMANDS.create), QUEUE)
+  create(@Payload() envelope: CreateFlagCommand): Promise<FlagCommandResult> {
+    return this.flags.handleFlag(envelope, { type: 'CreateFlag', data: envelope.payload });
+  }
+
+  @MessagePattern(command(FLAG_COMMANDS.updateDetails), QUEUE)
+  updateDetails(@Payload() envelope: UpdateFlagDetailsCommand): Promise<FlagCommandResult> {
+    return this.flags.handleFlag(envelope, { type: 'UpdateFlagDetails', data: envelope.payload });
+  }
+
+  @MessagePattern(command(FLAG_COMMANDS.archive), QUEUE)
+  archive(@Payload() envelope: ArchiveFlagCommand): Promise<FlagCommandResult> {
+    return this.flags.handleFlag(envelope, { type: 'ArchiveFlag', data: envelope.payload });
+  }
+
+  @MessagePattern(command(FLAG_COMMANDS.unarchive), QUEUE)
+  unarchive(@Payload() envelope: UnarchiveFlagCommand): Promise<FlagCommandResult> {
+    return this.flags.handleFlag(envelope, { type: 'UnarchiveFlag', data: envelope.payload });
+  }
+
+  @MessagePattern(command(FLAG_COMMANDS.toggle), QUEUE)
+  toggle(@Payload() envelope: ToggleFlagCommand): Promise<FlagCommandResult> {
+    return this.flags.handleFlag(envelope, { type: 'ToggleFlag', data: envelope.payload });
+  }
+
+  @MessagePattern(command(FLAG_COMMANDS.configureEnvironment), QUEUE)
+  configureEnvironment(@Payload() envelope: ConfigureEnvironmentCommand): Promise<FlagCommandResult> {
+    return this.flags.handleFlag(envelope, { type: 'ConfigureEnvironment', data: envelope.payload });
+  }
+
+  @MessagePattern(command(FLAG_COMMANDS.removeEnvironment), QUEUE)
+  removeEnvironment(@Payload() envelope: RemoveEnvironmentCommand): Promise<FlagCommandResult> {
+    return this.flags.handleFlag(envelope, { type: 'RemoveEnvironment', data: envelope.payload });
+  }
+
+  @MessagePattern(command(FLAG_COMMANDS.changeRollout), QUEUE)
+  changeRollout(@Payload() envelope: ChangeRolloutCommand): Promise<FlagCommandResult> {
+    return this.flags.handleFlag(envelope, { type: 'ChangeRollout', data: envelope.payload });
+  }
+
+  @MessagePattern(command(FLAG_COMMANDS.setRules), QUEUE)
+  setRules(@Payload() envelope: SetRulesCommand): Promise<FlagCommandResult> {
+    return this.flags.handleFlag(envelope, { type: 'SetRules', data: envelope.payload });
+  }
+
+  @MessagePattern(command(FLAG_COMMANDS.changeUserList), QUEUE)
+  changeUserList(@Payload() envelope: ChangeUserListCommand): Promise<FlagCommandResult> {
+    return this.flags.handleFlag(envelope, { type: 'ChangeUserList', data: envelope.payload });
+  }
+
+  @MessagePattern(command(FLAG_COMMANDS.revert), QUEUE)
+  revert(@Payload() envelope: RevertFlagCommand): Promise<FlagCommandResult> {
+    return this.flags.handleFlag(envelope, { type: 'RevertFlag', data: envelope.payload });
+  }
+
+  @MessagePattern(command(FLAG_COMMANDS.defineSegment), QUEUE)
+  defineSegment(@Payload() envelope: DefineSegmentCommand): Promise<SegmentCommandResult> {
+    return this.flags.handleSegment(envelope, { type: 'DefineSegment', data: envelope.payload });
+  }
+
+  @MessagePattern(command(FLAG_COMMANDS.removeSegment), QUEUE)
+  removeSegment(@Payload() envelope: RemoveSegmentCommand): Promise<SegmentCommandResult> {
+    return this.flags.handleSegment(envelope, { type: 'RemoveSegment', data: envelope.payload });
+  }
+}

@@ -1,0 +1,55 @@
+import { IsBoolean, IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { BaseEnv, ToBoolean, ToNumber } from '#rollgate/platform';
+
+/** The flags service's variables, validated once at boot (see README for each). */
+export class FlagsEnv extends BaseEnv {
+  override ROLLGATE_SERVICE_NAME = 'flags';
+  override ROLLGATE_HTTP_PORT = 3001;
+
+  /** Create the five default flags on start (idempotent; an existing flag is left alone). */
+  @ToBoolean()
+  @IsBoolean()
+  ROLLGATE_FLAGS_SEED = true;
+
+  /** Run the outbox publisher (events to JetStream). Off only for tests that do not need the bus stream. */
+  @ToBoolean()
+  @IsBoolean()
+  ROLLGATE_FLAGS_PUBLISHER = true;
+
+  /** JetStream stream the publisher writes to (tests use their own). */
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'ROLLGATE_FLAGS_EVENT_STREAM must be a JetStream stream name' })
+  ROLLGATE_FLAGS_EVENT_STREAM = 'RG_EVT_FLAGS';
+
+  /** Subject root of published events: `<root>.flags.flag.<key>.<EventType>`. */
+  @IsString()
+  @Matches(/^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/, { message: 'ROLLGATE_EVENT_SUBJECT_ROOT must be dot-separated tokens' })
+  ROLLGATE_EVENT_SUBJECT_ROOT = 'rg.evt';
+
+  /** How often the evaluation engines poll the log for changes made by other replicas (ms). */
+  @ToNumber()
+  @IsInt()
+  @Min(5)
+  @Max(60_000)
+  ROLLGATE_FLAGS_FEED_POLL_MS = 50;
+
+  /** How often in-memory evaluation counts are added to flags.evaluation_counts (ms). */
+  @ToNumber()
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  ROLLGATE_FLAGS_COUNTS_FLUSH_MS = 5_000;
+
+  /** Poll interval of the async audit projection (ms). */
+  @ToNumber()
+  @IsInt()
+  @Min(10)
+  @Max(60_000)
+  ROLLGATE_FLAGS_AUDIT_POLL_MS = 200;
+
+  /** Pool size of the service role's connections. */
+  @ToNumber()
+  @IsInt()
+  @Min(2)
+  @Max(200)
+  ROLLGATE_DB_POOL_MAX = 10;
+}
