@@ -89,9 +89,8 @@ export default tseslint.config(
     rules: { '@nx/enforce-module-boundaries': boundaries(true) },
   },
   {
-    // TEMPORARY: libs/contracts imports types from libs/evaluation (the flag definition shapes), against the
-    // direction in style.md (contracts depends on nothing internal; evaluation only on contracts). Allowed for
-    // these files only, until the shared types move or the direction is changed on purpose.
+    // The flag contracts carry the flag model (FlagDefinition, Rollout, Rule...), whose one definition lives in the
+    // pure evaluation lib; contracts/flags may import it (see docs/adr/0005-flag-model-in-evaluation.md).
     files: ['libs/contracts/src/flags/**/*.ts'],
     rules: { '@nx/enforce-module-boundaries': boundaries(false, { 'type:contracts': ['type:evaluation'] }) },
   },
