@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { ToNumber } from '#rollgate/platform';
-import { KEY_PATTERN } from '#rollgate/contracts';
+import { KEY_PATTERN, MAX_PAGE_SIZE } from '#rollgate/contracts';
 
 export const DEFAULT_AUDIT_LIMIT = 100;
 
@@ -27,16 +27,16 @@ export class AuditQueryDto {
   @IsISO8601({ strict: true })
   until?: string;
 
-  @ApiPropertyOptional({ default: DEFAULT_AUDIT_LIMIT, minimum: 1, maximum: 1000 })
+  @ApiPropertyOptional({ default: DEFAULT_AUDIT_LIMIT, minimum: 1, maximum: MAX_PAGE_SIZE })
   @IsOptional()
   @ToNumber()
   @IsInt()
   @Min(1)
-  @Max(1_000)
+  @Max(MAX_PAGE_SIZE)
   limit?: number;
 
   @ApiPropertyOptional({ description: 'next_cursor of the previous page (a global position)' })
   @IsOptional()
-  @Matches(/^\d{1,20}$/, { message: 'cursor must be the next_cursor of a previous page' })
+  @Matches(/^\d{1,19}$/, { message: 'cursor must be the next_cursor of a previous page' })
   cursor?: string;
 }

@@ -1,7 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import type { NatsConnection } from '@nats-io/nats-core';
-import { subjects, type CommandEnvelope, type FLAG_COMMANDS, type FLAG_QUERIES } from '#rollgate/contracts';
+import { headers as natsHeaders, NoRespondersError, RequestError, TimeoutError, type NatsConnection } from '@nats-io/nats-core';
+import {
+  CORRELATION_HEADER,
+  ErrorCodes,
+  subjects,
+  type CommandEnvelope,
+  type FLAG_COMMANDS,
+  type FLAG_QUERIES,
+  type Reply,
+} from '#rollgate/contracts';
 import { MessagingError, NATS_CONNECTION, requestCommand } from '#rollgate/messaging';
 import { RollgateError } from '#rollgate/platform';
 import { GatewayEnv } from '../gateway.config.js';
@@ -11,8 +18,9 @@ export type FlagCommandVerb = (typeof FLAG_COMMANDS)[keyof typeof FLAG_COMMANDS]
 export type FlagQueryNoun = (typeof FLAG_QUERIES)[keyof typeof FLAG_QUERIES];
 
 /**
- * The gateway's only way to the flags service: `rg.cmd.flags.<verb>` / `rg.qry.flags.<noun>` with the raw
- * CommandEnvelope. An `{ ok: false }` reply is rethrown as a RollgateError with the service's code, so the HTTP
+ * The gateway's only way to the flags service: `rg.cmd.flags.<verb>` with the raw CommandEnvelope, and
+ * `rg.qry.flags.<noun>` with the raw query object (the flags service takes queries without an envelope; the
+ * correlation id travels in the `Rg-Correlation-Id` header either way). An `{ ok: false }` reply is rethrown as a RollgateError with the service's code, so the HTTP
  * filter gives it the status its code maps to (no responders 503, timeout 504).
  */
 @Injectable()
@@ -28,8 +36,25 @@ export class FlagsClient {
     return this.send<Result>(subjects.command('flags', verb), this.envelope(withVersion, context, context.commandId));
   }
 
-  query<Result>(noun: FlagQueryNoun, payload: object, context: Pick<CommandContext, 'actor' | 'correlationId'>): Promise<Result> {
-    return this.send<Result>(subjects.query('flags', noun), this.envelope(payload, context, randomUUID()));
+  async query<Result>(noun: FlagQueryNoun, query: object, context: Pick<CommandContext, 'correlationId'>): Promise<Result> {
+    const subject = subjects.query('flags', noun);
+    const h = natsHeaders();
+    if (context.correlationId !== undefined) h.set(CORRELATION_HEADER, context.correlationId);
+    let data: string;
+    try {
+      const msg = await this.nc.request(subject, JSON.stringify(query), { timeout: this.env.ROLLGATE_BUS_TIMEOUT_MS, headers: h });
+      data = msg.string();
+    } catch (error) {
+      throw busFailure(subject, error);
+    }
+    let reply: Reply<Result>;
+    try {
+      reply = JSON.parse(data) as Reply<Result>;
+    } catch (cause) {
+      throw new RollgateError(ErrorCodes.internal, `flags service: reply on ${subject} is not JSON`, { cause });
+    }
+    if (reply.ok === true) return reply.result;
+    throw RollgateError.fromBody(reply.error);
   }
 
   private envelope(
@@ -57,3 +82,14 @@ export class FlagsClient {
     return reply.result;
   }
 }
+
+/** Same mapping as the messaging lib's requestCommand: no responders → 503, timeout → 504. */
+const busFailure = (subject: string, error: unknown): unknown => {
+  if (error instanceof NoRespondersError || (error instanceof RequestError && error.isNoResponders())) {
+    return new RollgateError(ErrorCodes.unavailable, `flags service: no responders on ${subject}`, { details: { subject }, cause: error });
+  }
+  if (error instanceof TimeoutError || (error instanceof RequestError && error.cause instanceof TimeoutError)) {
+    return new RollgateError(ErrorCodes.timeout, `flags service: ${subject} timed out`, { details: { subject }, cause: error });
+  }
+  return error;
+};

@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { EVALUATE_ROLES, type Principal } from '../auth/principal.js';
 import { CurrentPrincipal, Roles } from '../auth/roles.decorator.js';
 import { FlagsClient } from '../bus/flags.client.js';
+import { currentCorrelationId } from '#rollgate/platform';
 import { toSnakeCase } from '../http/json-case.js';
 import { KeyParamPipe } from '../http/key-param.pipe.js';
 
@@ -15,7 +16,7 @@ export class EnvironmentsController {
   @Get(':env/snapshot')
   @Roles(...EVALUATE_ROLES)
   @ApiOperation({ summary: 'Every flag and segment of an environment with the store position it reflects' })
-  async snapshot(@Param('env', KeyParamPipe) environment: string, @CurrentPrincipal() principal: Principal) {
-    return toSnakeCase(await this.flags.query('snapshot', { environment }, { actor: principal.id }));
+  async snapshot(@Param('env', KeyParamPipe) environment: string, @CurrentPrincipal() _principal: Principal) {
+    return toSnakeCase(await this.flags.query('snapshot', { environment }, { correlationId: currentCorrelationId() }));
   }
 }

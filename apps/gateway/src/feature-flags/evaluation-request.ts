@@ -67,5 +67,6 @@ export const evaluationFromBody = (key: string, body: EvaluateFeatureFlagDto): E
     context: contextWithUser(body.context ?? {}, body.user_id),
   };
   if (body.as_of !== undefined) query.asOf = body.as_of;
+  if (body.default_value !== undefined) query.defaultValue = body.default_value;
   return query;
 };

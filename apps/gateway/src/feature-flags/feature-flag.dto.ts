@@ -20,7 +20,8 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { FLAG_STATUSES, KEY_PATTERN, MAX_USER_LIST_DELTA } from '#rollgate/contracts';
+import { ANALYTICS_GRANULARITIES, FLAG_STATUSES, KEY_PATTERN, MAX_PAGE_SIZE, MAX_USER_LIST_DELTA } from '#rollgate/contracts';
+import { ToNumber } from '#rollgate/platform';
 import { FLAG_TYPES, PPM_MAX, type FlagType, type JsonValue } from '#rollgate/evaluation';
 
 const KEY_MESSAGE = 'must match ^[a-z0-9][a-z0-9_-]{0,99}$ (lower case, digits, _ and -)';
@@ -269,6 +270,10 @@ export class EvaluateFeatureFlagDto {
   @IsOptional()
   @IsISO8601({ strict: true })
   as_of?: string;
+
+  @ApiPropertyOptional({ description: 'Served (reason ERROR) when the flag is unknown; any JSON value' })
+  @Allow()
+  default_value?: JsonValue;
 }
 
 export class ToggleOrConfigureEnvironmentDto {
@@ -375,4 +380,43 @@ export class RevertFeatureFlagDto {
   @IsString()
   @MaxLength(1_000)
   reason?: string;
+}
+
+export class HistoryQueryDto {
+  @ApiPropertyOptional({ description: 'First version to return (next_from_version of the previous page)' })
+  @IsOptional()
+  @ToNumber()
+  @IsInt()
+  @Min(1)
+  from_version?: number;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_SIZE })
+  @IsOptional()
+  @ToNumber()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_PAGE_SIZE)
+  limit?: number;
+}
+
+export class AnalyticsQueryDto {
+  @ApiPropertyOptional({ description: 'ISO-8601; default 24 hours ago' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  since?: string;
+
+  @ApiPropertyOptional({ description: 'ISO-8601; default now' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  until?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @Matches(KEY_PATTERN, { message: `environment ${KEY_MESSAGE}` })
+  environment?: string;
+
+  @ApiPropertyOptional({ enum: ANALYTICS_GRANULARITIES })
+  @IsOptional()
+  @IsIn(ANALYTICS_GRANULARITIES)
+  granularity?: (typeof ANALYTICS_GRANULARITIES)[number];
 }

@@ -1,4 +1,4 @@
-import type { FlagCommandResult } from '#rollgate/contracts';
+import type { FlagCommandResult, FlagView } from '#rollgate/contracts';
 import type { FlagDefinition } from '#rollgate/evaluation';
 import { toSnakeCase } from '../http/json-case.js';
 
@@ -66,3 +66,10 @@ export const presentEvaluation = (key: string, reply: EvaluationReply): Evaluati
   if (reply.errorCode !== undefined) response.error_code = reply.errorCode;
   return response;
 };
+
+/** A row of the flags service's current-state read model. */
+export const presentFlagView = (view: FlagView): Record<string, unknown> => ({
+  ...presentFlag(view.flag),
+  position: view.position,
+  updated_at: view.updatedAt,
+});

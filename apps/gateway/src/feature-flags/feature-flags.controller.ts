@@ -1,9 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import type { AuditEntry, FlagCommandResult } from '#rollgate/contracts';
-import type { FlagDefinition } from '#rollgate/evaluation';
-import { ValidationError } from '#rollgate/platform';
+import type { AnalyticsResult, AuditEntry, FlagCommandResult, FlagView, Page } from '#rollgate/contracts';
+import { ValidationError, currentCorrelationId } from '#rollgate/platform';
 import { EVALUATE_ROLES, READ_ROLES, WRITE_ROLES, type Principal } from '../auth/principal.js';
 import { CurrentPrincipal, Roles } from '../auth/roles.decorator.js';
 import { Command, withReason, type CommandContext } from '../bus/command-context.js';
@@ -12,28 +11,25 @@ import { toCamelCase, toSnakeCase } from '../http/json-case.js';
 import { KeyParamPipe } from '../http/key-param.pipe.js';
 import { evaluationFromBody, evaluationFromQuery } from './evaluation-request.js';
 import {
+  AnalyticsQueryDto,
   AsOfQueryDto,
   ChangeRolloutDto,
   ChangeUsersDto,
   CreateFeatureFlagDto,
   EvaluateFeatureFlagDto,
+  HistoryQueryDto,
   ListFeatureFlagsQueryDto,
   RevertFeatureFlagDto,
   SetRulesDto,
   ToggleOrConfigureEnvironmentDto,
   UpdateFeatureFlagDto,
 } from './feature-flag.dto.js';
-import { presentCommandResult, presentEvaluation, presentFlag, type EvaluationReply } from './feature-flag.presenter.js';
+import { presentFlag, presentCommandResult, presentEvaluation, presentFlagView, type EvaluationReply } from './feature-flag.presenter.js';
 import { flagFromCreate, rolloutFromBody, stepsFromUpdate } from './seed-mapping.js';
 
-/** Replies of `get` may be the flag itself or `{ flag }`; lists an array or `{ flags }`. */
-const unwrapFlag = (result: unknown): FlagDefinition =>
-  (typeof result === 'object' && result !== null && 'flag' in result && !('environments' in result)
-    ? (result as { flag: FlagDefinition }).flag
-    : result) as FlagDefinition;
-const unwrapList = <T>(result: unknown, field: string): T[] =>
-  Array.isArray(result) ? (result as T[]) : (((result as Record<string, unknown> | null)?.[field] as T[] | undefined) ?? []);
+const DAY_MS = 86_400_000;
 
+const ctxOf = (principal: Principal) => ({ actor: principal.id, correlationId: currentCorrelationId() });
 const etag = (version: number): string => `"${version}"`;
 
 /**
@@ -51,8 +47,8 @@ export class FeatureFlagsController {
   @Roles(...READ_ROLES)
   @ApiOperation({ summary: 'List flags (filter by environment, tag, status)' })
   async list(@Query() query: ListFeatureFlagsQueryDto, @CurrentPrincipal() principal: Principal) {
-    const result = await this.flags.query('list', { ...query }, { actor: principal.id });
-    const flags = unwrapList<FlagDefinition>(result, 'flags').map(presentFlag);
+    const views = await this.flags.query<FlagView[]>('list', { ...query }, ctxOf(principal));
+    const flags = views.map(presentFlagView);
     return { flags, count: flags.length };
   }
 
@@ -80,9 +76,9 @@ export class FeatureFlagsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const payload = query.as_of === undefined ? { key } : { key, asOf: query.as_of };
-    const flag = unwrapFlag(await this.flags.query('get', payload, { actor: principal.id }));
-    void reply.header('etag', etag(flag.version));
-    return presentFlag(flag);
+    const view = await this.flags.query<FlagView>('get', payload, ctxOf(principal));
+    void reply.header('etag', etag(view.flag.version));
+    return presentFlagView(view);
   }
 
   @Put(':key')
@@ -96,7 +92,7 @@ export class FeatureFlagsController {
     @Command() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const current = unwrapFlag(await this.flags.query('get', { key }, ctx));
+    const current = (await this.flags.query<FlagView>('get', { key }, ctx)).flag;
     const steps = stepsFromUpdate(body, current, Date.now());
     let version = ctx.expectedVersion ?? current.version;
     let flag = current;
@@ -140,7 +136,7 @@ export class FeatureFlagsController {
     @Query() query: Record<string, unknown>,
     @CurrentPrincipal() principal: Principal,
   ) {
-    const reply = await this.flags.query<EvaluationReply>('evaluate', evaluationFromQuery(key, query), { actor: principal.id });
+    const reply = await this.flags.query<EvaluationReply>('evaluate', evaluationFromQuery(key, query), ctxOf(principal));
     return presentEvaluation(key, reply);
   }
 
@@ -153,7 +149,7 @@ export class FeatureFlagsController {
     @Body() body: EvaluateFeatureFlagDto,
     @CurrentPrincipal() principal: Principal,
   ) {
-    const reply = await this.flags.query<EvaluationReply>('evaluate', evaluationFromBody(key, body), { actor: principal.id });
+    const reply = await this.flags.query<EvaluationReply>('evaluate', evaluationFromBody(key, body), ctxOf(principal));
     return presentEvaluation(key, reply);
   }
 
@@ -242,16 +238,24 @@ export class FeatureFlagsController {
   @Get(':key/history')
   @Roles(...READ_ROLES)
   @ApiOperation({ summary: "The flag's changes: who, what, when, why, before and after" })
-  async history(@Param('key', KeyParamPipe) key: string, @CurrentPrincipal() principal: Principal) {
-    const entries = unwrapList<AuditEntry>(await this.flags.query('history', { key }, { actor: principal.id }), 'entries');
-    return { key, entries: toSnakeCase(entries) };
+  async history(@Param('key', KeyParamPipe) key: string, @Query() query: HistoryQueryDto, @CurrentPrincipal() principal: Principal) {
+    const payload = { key, ...(query.from_version === undefined ? {} : { fromVersion: query.from_version }), ...(query.limit === undefined ? {} : { limit: query.limit }) };
+    const page = await this.flags.query<Page<AuditEntry>>('history', payload, ctxOf(principal));
+    return { key, entries: toSnakeCase(page.items), next_from_version: page.next };
   }
 
   @Get(':key/analytics')
   @Roles(...READ_ROLES)
   @ApiOperation({ summary: 'Evaluation counts per variant, environment and time bucket' })
-  async analytics(@Param('key', KeyParamPipe) key: string, @CurrentPrincipal() principal: Principal) {
-    return toSnakeCase(await this.flags.query('analytics', { key }, { actor: principal.id }));
+  async analytics(@Param('key', KeyParamPipe) key: string, @Query() query: AnalyticsQueryDto, @CurrentPrincipal() principal: Principal) {
+    const payload = {
+      key,
+      since: query.since ?? new Date(Date.now() - DAY_MS).toISOString(),
+      ...(query.until === undefined ? {} : { until: query.until }),
+      ...(query.environment === undefined ? {} : { environment: query.environment }),
+      ...(query.granularity === undefined ? {} : { granularity: query.granularity }),
+    };
+    return toSnakeCase(await this.flags.query<AnalyticsResult>('analytics', payload, ctxOf(principal)));
   }
 }
 

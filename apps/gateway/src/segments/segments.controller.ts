@@ -2,7 +2,7 @@ import { Body, Controller, Get, Param, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
 import { validateSegment, type Segment } from '#rollgate/evaluation';
-import { ValidationError } from '#rollgate/platform';
+import { NotFoundError, ValidationError, currentCorrelationId } from '#rollgate/platform';
 import { READ_ROLES, WRITE_ROLES, type Principal } from '../auth/principal.js';
 import { CurrentPrincipal, Roles } from '../auth/roles.decorator.js';
 import { Command, withReason, type CommandContext } from '../bus/command-context.js';
@@ -45,8 +45,11 @@ export class SegmentsController {
   @Get(':key')
   @Roles(...READ_ROLES)
   @ApiOperation({ summary: 'A reusable segment' })
-  async get(@Param('key', KeyParamPipe) key: string, @CurrentPrincipal() principal: Principal) {
-    return toSnakeCase(await this.flags.query('segments', { key }, { actor: principal.id }));
+  async get(@Param('key', KeyParamPipe) key: string, @CurrentPrincipal() _principal: Principal) {
+    const segments = await this.flags.query<Segment[]>('segments', { key }, { correlationId: currentCorrelationId() });
+    const segment = segments.find((s) => s.key === key);
+    if (segment === undefined) throw new NotFoundError(`segment ${key} does not exist`, { code: 'FLAGS.SEGMENT_NOT_FOUND', details: { key } });
+    return toSnakeCase(segment);
   }
 
   @Put(':key')
