@@ -46,6 +46,10 @@ class FakeFlagsService {
   }
 }
 
+// Response bodies are checked field by field; a loose type keeps the assertions readable.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const jsonOf = (response: Response): Promise<any> => response.json();
+
 const flagOf = (key: string, version: number) => ({
   key,
   name: key,
@@ -97,11 +101,11 @@ describe('gateway over real NATS', () => {
   });
 
   it('answers 401 GENERIC.UNAUTHORIZED without or with a wrong token, and sends nothing', async () => {
-    for (const headers of [{}, { authorization: 'Bearer wrong-token-of-some-length' }, { authorization: `Basic ${TOKEN}` }]) {
+    for (const headers of <Record<string, string>[]>[{}, { authorization: 'Bearer wrong-token-of-some-length' }, { authorization: `Basic ${TOKEN}` }]) {
       const response = await call('GET', '/api/v1/feature-flags', undefined, headers);
       expect(response.status).toBe(401);
       expect(response.headers.get('www-authenticate')).toBe('Bearer realm="rollgate"');
-      expect((await response.json()).code).toBe('GENERIC.UNAUTHORIZED');
+      expect((await jsonOf(response)).code).toBe('GENERIC.UNAUTHORIZED');
     }
     expect(flags.received).toEqual([]);
   });
@@ -110,10 +114,10 @@ describe('gateway over real NATS', () => {
     expect((await call('GET', '/health/live', undefined, {})).status).toBe(200);
     const ready = await call('GET', '/health/ready', undefined, {});
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ status: 'ok', checks: { nats: { status: 'ok' } } });
+    expect(await jsonOf(ready)).toMatchObject({ status: 'ok', checks: { nats: { status: 'ok' } } });
     const docs = await call('GET', '/api/docs-json', undefined, {});
     expect(docs.status).toBe(200);
-    const document = (await docs.json()) as { paths: Record<string, Record<string, unknown>> };
+    const document = (await jsonOf(docs)) as { paths: Record<string, Record<string, unknown>> };
     const routes = Object.entries(document.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
     expect(routes).toEqual(
       expect.arrayContaining([
@@ -166,14 +170,14 @@ describe('gateway over real NATS', () => {
     expect(first.status).toBe(201);
     expect(first.headers.get('etag')).toBe('"1"');
     expect(first.headers.get('x-correlation-id')).toBe('corr-create-1');
-    const body = await first.json();
+    const body = await jsonOf(first);
     expect(body).toMatchObject({ key: 'auto_submit_enabled', version: 1, duplicate: false });
     expect(body.flag.environments.production).toEqual({ enabled: true, default_rollout: { type: 'percentage', ppm: 100_000 } });
     expect(body.flag.status).toBe('active');
 
     const repeat = await call('POST', '/api/v1/feature-flags', seed, headers);
     expect(repeat.status).toBe(201);
-    expect((await repeat.json()).duplicate).toBe(true);
+    expect((await jsonOf(repeat)).duplicate).toBe(true);
 
     expect(flags.received).toHaveLength(2);
     const [sent, again] = flags.received;
@@ -226,7 +230,7 @@ describe('gateway over real NATS', () => {
   ])('answers 400 GENERIC.VALIDATION for %s, naming the field, and sends nothing', async (_case, body, field) => {
     const response = await call('POST', '/api/v1/feature-flags', body);
     expect(response.status).toBe(400);
-    const error = await response.json();
+    const error = await jsonOf(response);
     expect(error.code).toBe('GENERIC.VALIDATION');
     expect(Object.keys(error.details.fields)).toContain(field);
     expect(flags.received).toEqual([]);
@@ -235,15 +239,15 @@ describe('gateway over real NATS', () => {
   it('answers 400 for malformed JSON, a bad path key and a bad If-Match; 413 for a body over 1 MiB', async () => {
     const malformed = await call('POST', '/api/v1/feature-flags', '{"name": ');
     expect(malformed.status).toBe(400);
-    expect((await malformed.json()).code).toBe('GENERIC.VALIDATION');
+    expect((await jsonOf(malformed)).code).toBe('GENERIC.VALIDATION');
     const badKey = await call('GET', '/api/v1/feature-flags/Bad.Key');
     expect(badKey.status).toBe(400);
-    expect((await badKey.json()).details.fields).toHaveProperty('key');
+    expect((await jsonOf(badKey)).details.fields).toHaveProperty('key');
     const badIfMatch = await call('PUT', '/api/v1/feature-flags/k/environments/production', { enabled: true }, { ...AUTH, 'if-match': 'banana' });
     expect(badIfMatch.status).toBe(400);
     const big = await call('POST', '/api/v1/feature-flags', { name: 'k', description: 'x'.repeat(1024 * 1024 + 1) });
     expect(big.status).toBe(413);
-    expect((await big.json()).code).toBe('GENERIC.PAYLOAD_TOO_LARGE');
+    expect((await jsonOf(big)).code).toBe('GENERIC.PAYLOAD_TOO_LARGE');
     expect(flags.received).toEqual([]);
   });
 
@@ -254,7 +258,7 @@ describe('gateway over real NATS', () => {
     });
     const response = await call('GET', '/api/v1/feature-flags/auto_submit_enabled/evaluate?user_id=user123&plan=pro&as_of=2026-01-01T00:00:00Z');
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ flag: 'auto_submit_enabled', value: true, enabled: true, variant: 'on', reason: 'SPLIT', version: 3 });
+    expect(await jsonOf(response)).toEqual({ flag: 'auto_submit_enabled', value: true, enabled: true, variant: 'on', reason: 'SPLIT', version: 3 });
     expect(flags.received).toHaveLength(1);
     expect(flags.received[0]!.subject).toBe('rg.qry.flags.evaluate');
     expect(flags.received[0]!.body).toEqual({
@@ -273,7 +277,7 @@ describe('gateway over real NATS', () => {
       default_value: false,
     });
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({
+    expect(await jsonOf(response)).toEqual({
       flag: 'missing', value: false, enabled: false, variant: null, reason: 'ERROR', version: null, error_code: 'FLAG_NOT_FOUND',
     });
     expect(flags.received[0]!.body).toEqual({
@@ -285,7 +289,7 @@ describe('gateway over real NATS', () => {
     flags.answer = () => ({ ok: false, error: { code: 'FLAGS.VERSION_CONFLICT', message: 'expected 3, at 4', details: { expected: 3, actual: 4 } } });
     const response = await call('PUT', '/api/v1/feature-flags/k/environments/production', { enabled: false }, { ...AUTH, 'if-match': '"3"' });
     expect(response.status).toBe(409);
-    expect(await response.json()).toEqual({ code: 'FLAGS.VERSION_CONFLICT', message: 'expected 3, at 4', details: { expected: 3, actual: 4 } });
+    expect(await jsonOf(response)).toEqual({ code: 'FLAGS.VERSION_CONFLICT', message: 'expected 3, at 4', details: { expected: 3, actual: 4 } });
     expect(flags.received[0]!.subject).toBe('rg.cmd.flags.toggle');
     expect(flags.received[0]!.body['payload']).toEqual({ key: 'k', environment: 'production', enabled: false, expectedVersion: 3 });
   });
@@ -298,14 +302,14 @@ describe('gateway over real NATS', () => {
     flags.answer = () => ({ ok: false, error: { code, message: 'from the service', details: { key: 'k' } } });
     const response = await call('GET', '/api/v1/feature-flags/k');
     expect(response.status).toBe(status);
-    expect(await response.json()).toEqual({ code, message: 'from the service', details: { key: 'k' } });
+    expect(await jsonOf(response)).toEqual({ code, message: 'from the service', details: { key: 'k' } });
   });
 
   it('answers 504 GENERIC.TIMEOUT when the service does not reply in time', async () => {
     flags.answer = () => 'silence';
     const response = await call('DELETE', '/api/v1/feature-flags/k');
     expect(response.status).toBe(504);
-    expect((await response.json()).code).toBe('GENERIC.TIMEOUT');
+    expect((await jsonOf(response)).code).toBe('GENERIC.TIMEOUT');
   });
 
   it('answers 503 GENERIC.UNAVAILABLE when nothing listens', async () => {
@@ -313,7 +317,7 @@ describe('gateway over real NATS', () => {
     try {
       const response = await call('GET', '/api/v1/feature-flags/k');
       expect(response.status).toBe(503);
-      expect((await response.json()).code).toBe('GENERIC.UNAVAILABLE');
+      expect((await jsonOf(response)).code).toBe('GENERIC.UNAVAILABLE');
     } finally {
       flags.start();
       await nc.flush();
@@ -321,14 +325,14 @@ describe('gateway over real NATS', () => {
   });
 
   it('GET returns the flag in snake_case with its ETag; DELETE archives (204); restore unarchives', async () => {
-    flags.answer = (subject, body) => {
+    flags.answer = (subject) => {
       if (subject === 'rg.qry.flags.get') return { ok: true, result: { flag: flagOf('k', 5), position: '77', updatedAt: '2026-01-01T00:00:00.000Z' } };
       return { ok: true, result: { key: 'k', version: 6, position: '78', duplicate: false, flag: { ...flagOf('k', 6), archived: subject.endsWith('.archive') } } };
     };
     const get = await call('GET', '/api/v1/feature-flags/k');
     expect(get.status).toBe(200);
     expect(get.headers.get('etag')).toBe('"5"');
-    expect(await get.json()).toMatchObject({ key: 'k', version: 5, status: 'active', position: '77', environments: { production: { default_rollout: { ppm: 100_000 } } } });
+    expect(await jsonOf(get)).toMatchObject({ key: 'k', version: 5, status: 'active', position: '77', environments: { production: { default_rollout: { ppm: 100_000 } } } });
     const del = await call('DELETE', '/api/v1/feature-flags/k');
     expect(del.status).toBe(204);
     const restore = await call('POST', '/api/v1/feature-flags/k/restore');
@@ -346,7 +350,7 @@ describe('gateway over real NATS', () => {
     };
     const response = await call('PUT', '/api/v1/feature-flags/k', { description: 'new', rollout_percentage: 25, target_environments: ['production', 'staging'] }, { ...AUTH, 'idempotency-key': 'put-1' });
     expect(response.status).toBe(200);
-    const body = await response.json();
+    const body = await jsonOf(response);
     expect(body.commands).toEqual(['update-details', 'change-rollout', 'configure-environment']);
     expect(body.version).toBe(7);
     const commands = flags.received.slice(1).map((r) => [r.subject, r.body['commandId'], (r.body['payload'] as { expectedVersion: number }).expectedVersion]);
@@ -384,7 +388,7 @@ describe('gateway over real NATS', () => {
     });
     const response = await call('GET', '/api/v1/audit?key=k&actor=admin&limit=1&cursor=5');
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({
+    expect(await jsonOf(response)).toEqual({
       entries: [{ key: 'k', version: 1, event_type: 'FlagCreated', actor: 'admin', global_position: '10', recorded_at: 't' }],
       next_cursor: '10',
     });
