@@ -3,12 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { startPrivateNats, type PrivateNats } from '#rollgate/testing';
 import { nuid, type Msg } from '@nats-io/nats-core';
 import { CORRELATION_HEADER, type Reply } from '#rollgate/contracts';
 import { ConfigError } from '#rollgate/platform';
 import { createGatewayApp } from './gateway.app.js';
 
-const NATS_URL = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
 const TOKEN = `test-admin-token-${nuid.next()}`;
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 
@@ -56,6 +56,19 @@ const flagOf = (key: string, version: number) => ({
   type: 'boolean',
   version,
   environments: { production: { enabled: true, defaultRollout: { type: 'percentage', ppm: 100_000 } } },
+});
+
+// A private nats-server: the fake flags service below answers rg.cmd.flags.>, which a real flags service tested in
+// parallel on a shared server would answer too.
+let privateNats: PrivateNats;
+let NATS_URL: string;
+
+beforeAll(async () => {
+  privateNats = await startPrivateNats();
+  NATS_URL = privateNats.url;
+});
+afterAll(async () => {
+  await privateNats?.destroy();
 });
 
 describe('gateway over real NATS', () => {

@@ -70,6 +70,7 @@ describe(httpStatusOf.name, () => {
     ['STORE.STREAM_EXISTS', 409],
     ['FLAGS.EXISTS', 409],
     ['CANARY.INVALID_STATE', 409],
+    ['FLAGS.ARCHIVED', 409],
     ['GENERIC.PAYLOAD_TOO_LARGE', 413],
     ['BUS.TIMEOUT', 504],
     ['BUS.UNAVAILABLE', 503],

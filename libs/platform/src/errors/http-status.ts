@@ -11,6 +11,7 @@ const SUFFIX_STATUS: ReadonlyArray<readonly [string, number]> = [
   ['CONFLICT', 409],
   ['EXISTS', 409],
   ['INVALID_STATE', 409],
+  ['ARCHIVED', 409],
   ['PAYLOAD_TOO_LARGE', 413],
   ['UNAVAILABLE', 503],
   ['TIMEOUT', 504],

@@ -1,0 +1,1 @@
+export { RollgateSystem, type ApiResponse, type ServiceName, type SystemOptions } from './system.js';

@@ -1,0 +1,251 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import pg from 'pg';
+import {
+  adminDatabaseUrl,
+  assertTestDatabaseName,
+  freePort,
+  startPrivateNats,
+  waitFor,
+  type PrivateNats,
+} from '#rollgate/testing';
+
+export type ServiceName = 'flags' | 'gateway';
+const OWNS_DATABASE: Record<ServiceName, boolean> = { flags: true, gateway: false };
+const ROOT = resolve(import.meta.dirname, '../../../..');
+
+export interface ApiResponse<Body = any> {
+  status: number;
+  body: Body;
+  headers: Headers;
+}
+
+interface RunningService {
+  name: ServiceName;
+  port: number;
+  env: Record<string, string>;
+  child: ChildProcess | null;
+  output: string[];
+}
+
+export interface SystemOptions {
+  services?: ServiceName[];
+  /** Extra environment per service (e.g. seeding off). */
+  env?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** Share a NATS server between systems; by default each system starts its own. */
+  nats?: PrivateNats;
+}
+
+const urlFor = (role: string, database: string): string => {
+  const url = new URL(adminDatabaseUrl());
+  url.username = role;
+  url.password = '';
+  url.pathname = `/${database}`;
+  return url.toString();
+};
+
+async function admin(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminDatabaseUrl() });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+const mainOf = (name: ServiceName): string => resolve(ROOT, `dist/apps/${name}/src/main.js`);
+
+function run(name: ServiceName, args: string[], env: Record<string, string>, output: string[]): ChildProcess {
+  const child = spawn(process.execPath, [mainOf(name), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, ROLLGATE_LOG_LEVEL: process.env['ROLLGATE_E2E_LOG_LEVEL'] ?? 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const keep = (chunk: Buffer): void => {
+    output.push(chunk.toString());
+    if (output.length > 400) output.splice(0, output.length - 400);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return child;
+}
+
+/**
+ * The built services as real processes, each test file with its own database and its own NATS server, driven
+ * the way a user drives them: HTTP, NATS, the SDK.
+ */
+export class RollgateSystem {
+  readonly adminToken = randomBytes(24).toString('hex');
+  private readonly services = new Map<ServiceName, RunningService>();
+  private database: string | null = null;
+  private ownsNats = false;
+  nats!: PrivateNats;
+
+  static async start(options: SystemOptions = {}): Promise<RollgateSystem> {
+    const system = new RollgateSystem();
+    try {
+      await system.boot(options);
+    } catch (error) {
+      await system.stop();
+      throw error;
+    }
+    return system;
+  }
+
+  get gatewayUrl(): string {
+    return `http://127.0.0.1:${this.service('gateway').port}`;
+  }
+
+  get natsUrl(): string {
+    return this.nats.url;
+  }
+
+  /** The flags database as the service role sees it (for black-box checks of the log). */
+  get appDatabaseUrl(): string {
+    return urlFor('rollgate_app', this.requireDatabase());
+  }
+
+  httpUrl(name: ServiceName): string {
+    return `http://127.0.0.1:${this.service(name).port}`;
+  }
+
+  logs(name: ServiceName): string {
+    return this.service(name).output.join('');
+  }
+
+  async api<Body = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<ApiResponse<Body>> {
+    const response = await fetch(`${this.gatewayUrl}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.adminToken}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: response.status, body: parsed as Body, headers: response.headers };
+  }
+
+  /** kill -9, as a crash would. */
+  async kill(name: ServiceName): Promise<void> {
+    const service = this.service(name);
+    const child = service.child;
+    service.child = null;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((done) => child.once('exit', done));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  async restart(name: ServiceName): Promise<void> {
+    await this.kill(name);
+    await this.launch(this.service(name));
+  }
+
+  async stop(): Promise<void> {
+    for (const service of this.services.values()) {
+      const child = service.child;
+      service.child = null;
+      if (child && child.exitCode === null) {
+        const exited = new Promise((done) => child.once('exit', done));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+    }
+    if (this.ownsNats) await this.nats?.destroy();
+    if (this.database) {
+      assertTestDatabaseName(this.database);
+      await admin(`DROP DATABASE IF EXISTS ${this.database} WITH (FORCE)`);
+      this.database = null;
+    }
+  }
+
+  private async boot(options: SystemOptions): Promise<void> {
+    const names = options.services ?? ['flags', 'gateway'];
+    for (const name of names) {
+      if (!existsSync(mainOf(name))) throw new Error(`${mainOf(name)} is missing: run npm run build first`);
+    }
+    if (options.nats) this.nats = options.nats;
+    else {
+      this.nats = await startPrivateNats();
+      this.ownsNats = true;
+    }
+    if (names.some((name) => OWNS_DATABASE[name])) {
+      this.database = `rollgate_test_e2e_${randomBytes(5).toString('hex')}`;
+      assertTestDatabaseName(this.database);
+      await admin(`CREATE DATABASE ${this.database} OWNER rollgate_owner`);
+    }
+    for (const name of names) {
+      const port = await freePort();
+      const env: Record<string, string> = {
+        NATS_URL: this.nats.url,
+        ROLLGATE_HTTP_PORT: String(port),
+        ROLLGATE_HTTP_HOST: '127.0.0.1',
+        ROLLGATE_ADMIN_TOKEN: this.adminToken,
+        ...(OWNS_DATABASE[name]
+          ? {
+              DATABASE_URL: urlFor('rollgate_app', this.requireDatabase()),
+              ROLLGATE_MIGRATION_DATABASE_URL: urlFor('rollgate_owner', this.requireDatabase()),
+            }
+          : {}),
+        ...(options.env?.[name] ?? {}),
+      };
+      const service: RunningService = { name, port, env, child: null, output: [] };
+      this.services.set(name, service);
+      if (OWNS_DATABASE[name]) await this.migrate(service);
+      await this.launch(service);
+    }
+  }
+
+  private async migrate(service: RunningService): Promise<void> {
+    const child = run(service.name, ['migrate'], service.env, service.output);
+    const code = await new Promise<number | null>((done) => child.once('exit', done));
+    if (code !== 0) throw new Error(`${service.name} migrate exited with ${code}:\n${service.output.join('')}`);
+  }
+
+  private async launch(service: RunningService): Promise<void> {
+    service.child = run(service.name, [], service.env, service.output);
+    const child = service.child;
+    await waitFor(
+      `${service.name} /health/ready`,
+      async () => {
+        if (child.exitCode !== null) {
+          throw new Error(`${service.name} exited with ${child.exitCode}:\n${service.output.join('')}`);
+        }
+        const response = await fetch(`http://127.0.0.1:${service.port}/health/ready`);
+        return response.status === 200;
+      },
+      { timeoutMs: 30_000 },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n--- ${service.name} output ---\n${service.output.join('')}`);
+    });
+  }
+
+  private service(name: ServiceName): RunningService {
+    const service = this.services.get(name);
+    if (!service) throw new Error(`${name} is not part of this system`);
+    return service;
+  }
+
+  private requireDatabase(): string {
+    if (!this.database) throw new Error('no service of this system owns a database');
+    return this.database;
+  }
+}
