@@ -9,6 +9,7 @@ import {
   type EventWire,
   type FlagDefinition,
   type FlagSnapshot,
+  type OutcomeBatch,
   type Reply,
   type SdkStatusReport,
 } from '#rollgate/contracts';
@@ -56,6 +57,8 @@ export interface RollgateClientOptions {
    * event at the next event of the same stream; this bounds how long a lost *last* event could go unnoticed.
    */
   resnapshotIntervalMs?: number;
+  /** Receives outcome batches instead of NATS (offline clients, tests, forwarding elsewhere). */
+  outcomeSink?: (batch: OutcomeBatch) => void;
   /** Subject root (`rg`) and event stream (`RG_EVT_FLAGS`); tests use private ones. */
   subjectRoot?: string;
   streamName?: string;
@@ -149,9 +152,12 @@ export class RollgateClient {
   /** Counters for tests, benchmarks and logs. */
   readonly stats = { snapshots: 0, eventsApplied: 0, duplicates: 0, gaps: 0, badMessages: 0, rejectedFlags: 0, batchesPublished: 0 };
 
-  private constructor(private readonly options: RollgateClientOptions) {
+  private constructor(
+    private readonly options: RollgateClientOptions,
+    offline = false,
+  ) {
     if (!options.environment) throw new SdkError('SDK.BAD_OPTIONS', 'environment is required');
-    if (options.connection === undefined && options.servers === undefined) {
+    if (!offline && options.connection === undefined && options.servers === undefined) {
       throw new SdkError('SDK.BAD_OPTIONS', 'servers or connection is required');
     }
     this.environment = options.environment;
@@ -197,6 +203,17 @@ export class RollgateClient {
       await client.close();
       throw new SdkError('SDK.NOT_READY', `no flags for ${options.environment} within ${timeoutMs} ms (NATS unreachable and no snapshot file?)`);
     }
+    return client;
+  }
+
+  /**
+   * A client over a fixed snapshot, with no NATS: for tests of services that use flags, and for tools. Outcomes
+   * go to `outcomeSink` when given.
+   */
+  static offline(options: Omit<RollgateClientOptions, 'servers' | 'connection'> & { snapshot: FlagSnapshot }): RollgateClient {
+    const client = new RollgateClient({ ...options, statusIntervalMs: 0, resnapshotIntervalMs: 0 }, true);
+    client.applyResult(client.sync.loadSnapshot({ ...options.snapshot, segments: options.snapshot.segments ?? [] }));
+    client.markReady('offline snapshot');
     return client;
   }
 
@@ -647,6 +664,13 @@ export class RollgateClient {
   }
 
   private publishOutcomes(): number {
+    const sink = this.options.outcomeSink;
+    if (sink !== undefined) {
+      const batches = this.outcomes.takeBatches();
+      for (const batch of batches) sink(batch);
+      this.stats.batchesPublished += batches.length;
+      return batches.length;
+    }
     // While disconnected closed windows wait in the aggregator's bounded queue, not in the NATS client's buffer.
     if (!this.connected || this.nc === null || this.nc.isClosed()) return 0;
     const batches = this.outcomes.takeBatches();
