@@ -734,6 +734,7 @@ export class RollgateClient {
     this.flushOutcomes();
     this.publishStatus();
     this.closed = true;
+    this.connected = false;
     for (const timer of this.timers) clearInterval(timer);
     if (this.staleTimer !== null) clearTimeout(this.staleTimer);
     if (this.fileTimer !== null) {
