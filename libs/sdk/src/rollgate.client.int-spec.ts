@@ -155,8 +155,8 @@ describe(`${RollgateClient.name} against a real NATS JetStream`, () => {
     buckets[LATENCY_BUCKETS_MS.indexOf(1_000)] = 20;
     expect(cohort!.latencyBuckets).toEqual(buckets);
     expect(statusReports[0]).toMatchObject({ clientId: client.clientId, environment: ENV, appliedPosition: '1', state: 'connected' });
-    await obs.unsubscribe();
-    await st.unsubscribe();
+    obs.unsubscribe();
+    st.unsubscribe();
   });
 
   it('refuses to start without servers or an environment', () => {

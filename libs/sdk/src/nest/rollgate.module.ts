@@ -56,7 +56,7 @@ async function createClients(options: RollgateModuleOptions): Promise<RollgateCl
   const settled = await Promise.allSettled(environments.map(open));
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed !== undefined) {
-    await Promise.all(settled.map((s) => (s.status === 'fulfilled' ? s.value.close() : undefined)));
+    await Promise.all(settled.map((s) => (s.status === 'fulfilled' ? s.value.close() : Promise.resolve())));
     throw failed.reason;
   }
   const clients = settled.map((s) => (s as PromiseFulfilledResult<RollgateClient>).value);
