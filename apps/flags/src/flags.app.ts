@@ -31,6 +31,8 @@ export async function createFlagsApp(env: FlagsEnv, rawEnv: Environment = proces
   app.enableShutdownHooks();
   const microservice = app.connectMicroservice(
     natsMicroserviceOptions({ servers: env.NATS_URL.split(','), name: `${env.ROLLGATE_SERVICE_NAME}-rpc`, queue: queueGroup('flags') }),
+    // Deferred, so the pipe, filter and interceptor below apply (an initialized microservice ignores them).
+    { deferInitialization: true },
   );
   microservice.useGlobalPipes(createValidationPipe());
   microservice.useGlobalFilters(new RpcErrorFilter());

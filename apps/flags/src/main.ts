@@ -4,6 +4,7 @@ import { createLogger, loadConfig } from '#rollgate/platform';
 import { createFlagsApp } from './flags.app.js';
 import { FlagsEnv } from './flags.config.js';
 import { flagsMigrations } from './flags.migrations.js';
+import { rebuildReadModels } from './flags.rebuild.js';
 
 const env = loadConfig(FlagsEnv);
 
@@ -11,6 +12,10 @@ if (process.argv[2] === 'migrate') {
   const log = createLogger({ service: env.ROLLGATE_SERVICE_NAME, level: env.ROLLGATE_LOG_LEVEL });
   const applied = await runMigrations(env.ROLLGATE_MIGRATION_DATABASE_URL, flagsMigrations);
   log.info({ applied }, applied.length ? `applied ${applied.length} migrations` : 'schema up to date');
+} else if (process.argv[2] === 'rebuild') {
+  const log = createLogger({ service: env.ROLLGATE_SERVICE_NAME, level: env.ROLLGATE_LOG_LEVEL });
+  const replayed = await rebuildReadModels(env.DATABASE_URL);
+  log.info({ replayed }, 'read models rebuilt from the log');
 } else {
   const app = await createFlagsApp(env);
   const url = await app.getUrl();

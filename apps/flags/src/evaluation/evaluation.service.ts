@@ -45,17 +45,18 @@ export class EvaluationService {
   ) {}
 
   async evaluate(query: EvaluateFlagQuery): Promise<EvaluationReply> {
-    const defaultValue = (query.defaultValue ?? null) as JsonValue | null;
+    // No default: the engine checks no type and an unknown flag answers null.
+    const defaultValue = query.defaultValue as JsonValue | undefined;
     if (query.asOf !== undefined) return this.evaluateAsOf(query, defaultValue, new Date(query.asOf));
-    const result = this.feed.engine(query.environment).evaluate<JsonValue | null>(query.key, query.context, defaultValue);
+    const result = this.feed.engine(query.environment).evaluate(query.key, query.context, defaultValue as JsonValue);
     if (result.errorCode !== 'FLAG_NOT_FOUND') {
       this.counter.record(query.key, query.environment, result.variant, result.value, isOn(this.feed.flag(query.key), result));
     }
-    return { ...result, key: query.key, environment: query.environment };
+    return { ...result, value: result.value ?? null, key: query.key, environment: query.environment };
   }
 
   /** What was served then: the flag and its segments as of that time, with the clock at that time. */
-  private async evaluateAsOf(query: EvaluateFlagQuery, defaultValue: JsonValue | null, asOf: Date): Promise<EvaluationReply> {
+  private async evaluateAsOf(query: EvaluateFlagQuery, defaultValue: JsonValue | undefined, asOf: Date): Promise<EvaluationReply> {
     const events = await this.store.readStream(flagStreamId(query.key), { asOf: { time: asOf } });
     const flag = events.reduce<FlagState>(
       (state, event) => evolveFlag(state, { type: event.type, data: event.data } as FlagEvent, event.streamVersion),
@@ -72,8 +73,8 @@ export class EvaluationService {
     }
     const engine = new EvaluationEngine(query.environment, { clock: () => asOf.getTime() });
     engine.load({ environment: query.environment, flags: flag === null ? [] : [flag], segments });
-    const result = engine.evaluate<JsonValue | null>(query.key, query.context, defaultValue, asOf.getTime());
-    return { ...result, key: query.key, environment: query.environment, asOf: asOf.toISOString() };
+    const result = engine.evaluate(query.key, query.context, defaultValue as JsonValue, asOf.getTime());
+    return { ...result, value: result.value ?? null, key: query.key, environment: query.environment, asOf: asOf.toISOString() };
   }
 
   async analytics(query: AnalyticsQuery): Promise<AnalyticsResult> {
