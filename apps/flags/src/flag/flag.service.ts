@@ -130,6 +130,9 @@ export class FlagService {
   private async withRevertTarget(aggregate: Aggregate<FlagState, FlagEvent>, input: FlagCommandInput): Promise<FlagCommand> {
     if (input.type !== 'RevertFlag') return input;
     const { toVersion, asOf } = input.data;
+    if (toVersion !== undefined && asOf !== undefined) {
+      throw FlagError.invalid('a revert takes toVersion or asOf, not both', [{ path: 'asOf', message: 'must be absent when toVersion is given' }]);
+    }
     const events = await this.store.readStream(
       aggregate.streamId,
       toVersion !== undefined ? { toVersion } : { asOf: { time: new Date(asOf!) } },
