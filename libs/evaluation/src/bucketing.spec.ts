@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { bucketFromHash, bucketOf, bucketPrefix, bucketWithPrefix } from './bucketing.js';
 import { EvaluationEngine } from './evaluation.engine.js';
 import type { FlagDefinition, Rollout } from './flag.model.js';
-import { murmur3, murmur3Continue, murmur3Prefix } from './murmur3.js';
+import { murmur3, murmur3Continue, murmur3From, murmur3Prefix } from './murmur3.js';
 
 interface GoldenVector { salt: string; unit: string; hash: number; bucket: number }
 const golden = JSON.parse(readFileSync(new URL('./bucketing.golden.json', import.meta.url), 'utf8')) as { vectors: GoldenVector[] };
@@ -14,6 +14,8 @@ const libraryHash = (text: string): number => murmur.x86.hash32(Buffer.from(text
 
 // Any UTF-16 sequence, lone surrogates included (they must encode as U+FFFD, as Buffer does).
 const anyString = fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 40 }).map((codes) => String.fromCharCode(...codes));
+
+const asciiMix = fc.array(fc.oneof(fc.string({ maxLength: 9 }), anyString.map((t) => t.slice(0, 3))), { maxLength: 6 }).map((parts) => parts.join(''));
 
 function flagWith(rollout: Rollout, key = 'prop-flag'): FlagDefinition {
   return { key, name: key, type: 'percentage', version: 1, environments: { production: { enabled: true, defaultRollout: rollout } } };
@@ -66,6 +68,29 @@ describe('bucketing', () => {
           // with a low surrogate at the start of `rest` only when concatenated.
           const prefix = `${salt}:`;
           expect(murmur3Continue(murmur3Prefix(prefix), rest)).toBe(libraryHash(prefix + rest));
+        }),
+        { numRuns: 2_000 },
+      );
+    });
+
+    it('for a prefix state of any UTF-16 text, lone surrogates included (encoded without a buffer)', () => {
+      fc.assert(
+        // Mostly ASCII with non-ASCII runs too: the prefix takes four ASCII characters at a time.
+        fc.property(fc.oneof(anyString, asciiMix), fc.integer({ min: 0, max: 0xffffffff }), (prefix, seed) => {
+          const state = murmur3Prefix(prefix, seed);
+          expect(state.len).toBe(Buffer.byteLength(prefix, 'utf8'));
+          expect(state.n).toBe(state.len % 4);
+          expect(murmur3Continue(state, '')).toBe(murmur.x86.hash32(Buffer.from(prefix, 'utf8'), seed) >>> 0);
+        }),
+        { numRuns: 2_000 },
+      );
+    });
+
+    it('from the state kept as three numbers on a compiled flag (h, k, len)', () => {
+      fc.assert(
+        fc.property(anyString, anyString, (salt, rest) => {
+          const state = murmur3Prefix(`${salt}:`);
+          expect(murmur3From(state.h, state.k, state.len, rest)).toBe(libraryHash(`${salt}:${rest}`));
         }),
         { numRuns: 2_000 },
       );

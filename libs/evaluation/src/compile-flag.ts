@@ -1,13 +1,14 @@
-import { bucketPrefix, bucketWithPrefix, variantSalt } from './bucketing.js';
+import { bucketPrefix, variantSalt } from './bucketing.js';
 import { compileConditions, type Matcher } from './condition.js';
 import type {
-  EvaluationContext, EvaluationErrorCode, EvaluationResult, FlagDefinition, FlagType, JsonValue, Reason, Rule, Segment,
+  Condition, EvaluationContext, EvaluationErrorCode, EvaluationResult, FlagDefinition, JsonValue, Reason, Rollout, Rule, Segment, Variant,
 } from './flag.model.js';
 import { PPM_MAX } from './flag.model.js';
 import { FlagValidationError } from './evaluation.errors.js';
 import { validateFlag } from './flag.validation.js';
-import type { Murmur3State } from './murmur3.js';
-import { CompiledRollout, compileRollout, DEFAULT_STICKINESS, unitOf } from './rollout.js';
+import {
+  bucketIn, CompiledRollout, compileRollout, DEFAULT_STICKINESS, RolloutKind, type SaltPrefix, unitOf,
+} from './rollout.js';
 
 export type SegmentLookup = ReadonlyMap<string, Segment> | readonly Segment[];
 
@@ -20,16 +21,28 @@ export function makeResult<T>(
 }
 
 // Boolean results are the same few values across thousands of flags (mostly version 1, rule ids
-// like "r1"): interning them keeps 10 000 compiled flags near the size of their definitions.
+// like "r1"): interning them keeps 10 000 compiled flags near the size of their definitions. Looked up
+// by rule id, then version, then (reason, value) slot, so no key string is built per compile.
 const INTERN_LIMIT = 50_000;
-const interned = new Map<string, EvaluationResult>();
+const REASON_SLOTS: Readonly<Record<Reason, number>> = {
+  STATIC: 0, TARGETING_MATCH: 1, SPLIT: 2, DISABLED: 3, DEFAULT: 4, STALE: 5, ERROR: 6,
+};
+const interned = new Map<string, Map<number, Array<EvaluationResult | undefined>>>();
+let internedCount = 0;
 
 function booleanResult(value: boolean, reason: Reason, version: number, ruleId?: string): EvaluationResult {
-  const key = `${value ? 1 : 0}|${reason}|${version}|${ruleId ?? ''}`;
-  let result = interned.get(key);
+  const slot = REASON_SLOTS[reason] * 2 + (value ? 1 : 0);
+  let byVersion = interned.get(ruleId ?? '');
+  let slots = byVersion?.get(version);
+  let result = slots?.[slot];
   if (result === undefined) {
     result = makeResult(value, value ? 'on' : 'off', reason, version, ruleId);
-    if (interned.size < INTERN_LIMIT) interned.set(key, result);
+    if (internedCount < INTERN_LIMIT) {
+      if (byVersion === undefined) interned.set(ruleId ?? '', (byVersion = new Map()));
+      if (slots === undefined) byVersion.set(version, (slots = new Array<EvaluationResult | undefined>(14).fill(undefined)));
+      slots[slot] = result;
+      internedCount++;
+    }
   }
   return result;
 }
@@ -59,8 +72,8 @@ function fixedServe(result: EvaluationResult): Serve {
 }
 
 const NO_KEYS: readonly string[] = Object.freeze([]);
-const NO_RULES: readonly CompiledRule[] = Object.freeze([]);
 
+/** One step of the decision list: a targeting rule, or the default rollout (no matcher) at the end. */
 class CompiledRule {
   constructor(
     readonly match: Matcher | undefined,
@@ -70,27 +83,58 @@ class CompiledRule {
 }
 
 /**
+ * What only some flags need, kept off the common shape: experiment data (variant salt prefix, split
+ * attribute, off variant) and the segment keys the rules reference. Null for a plain boolean flag.
+ */
+class FlagExtra implements SaltPrefix {
+  constructor(
+    readonly experiment: boolean,
+    readonly offVariant: string | undefined,
+    readonly saltH: number,
+    readonly saltK: number,
+    readonly saltLen: number,
+    readonly variantAttribute: string,
+    readonly segmentKeys: readonly string[],
+  ) {}
+}
+
+/**
  * A flag ready for one environment: everything derivable from the definition is computed here, so
  * `resolve` only reads attributes, hashes the unit and returns one of the prebuilt frozen results.
+ *
+ * Memory matters (an SDK holds every flag): the definition is not kept, the salt's murmur3 state is
+ * three numbers on the flag, and the decision list (rules, then the default rollout) keeps its first
+ * step inline, so the common shapes (static, one rule, a default rollout only) need no array or rule
+ * object of their own. Results, serves, shared matchers and percentage rollouts are interned.
  */
-export class CompiledFlag {
+export class CompiledFlag implements SaltPrefix {
   constructor(
     readonly key: string,
     readonly version: number,
-    readonly type: FlagType,
     /** Set when the outcome is the same for every context (kill switch, no rules, all/none rollout). */
     readonly staticResult: EvaluationResult | null,
-    readonly prefix: Murmur3State,
-    readonly rules: readonly CompiledRule[],
-    readonly defaultRollout: CompiledRollout,
-    readonly defaultServe: Serve,
+    readonly saltH: number,
+    readonly saltK: number,
+    readonly saltLen: number,
+    /** The first step of the decision list, inline; rollout NONE when the list is empty. */
+    private readonly firstMatch: Matcher | undefined,
+    private readonly firstRollout: CompiledRollout,
+    private readonly firstServe: Serve,
+    /** The other steps, null when there are none. */
+    private readonly moreSteps: readonly CompiledRule[] | null,
+    /** Served when no step includes the unit. */
     readonly offResult: EvaluationResult,
-    readonly offVariant: string | undefined,
-    readonly variantPrefix: Murmur3State | null,
-    readonly variantAttribute: string,
-    /** Segment keys the flag's rules reference; the engine recompiles the flag when one changes. */
-    readonly segmentKeys: readonly string[],
+    private readonly extra: FlagExtra | null,
   ) {}
+
+  /** Segment keys the flag's rules reference; the engine recompiles the flag when one changes. */
+  get segmentKeys(): readonly string[] {
+    return this.extra === null ? NO_KEYS : this.extra.segmentKeys;
+  }
+
+  get isExperiment(): boolean {
+    return this.extra !== null && this.extra.experiment;
+  }
 
   /**
    * The flag's own outcome. A result whose `value` is undefined means "the caller's default" (an
@@ -98,27 +142,35 @@ export class CompiledFlag {
    */
   resolve(context: EvaluationContext, now: number | undefined, clock: () => number): EvaluationResult {
     if (this.staticResult !== null) return this.staticResult;
-    const rules = this.rules;
-    for (let i = 0; i < rules.length; i++) {
-      const rule = rules[i]!;
-      if (rule.match !== undefined && !rule.match(context)) continue;
-      if (!rule.rollout.includes(context, this.prefix, now, clock)) continue;
-      return this.serve(rule.serve, context);
+    const match = this.firstMatch;
+    if ((match === undefined || match(context)) && this.firstRollout.includes(context, this, now, clock)) {
+      return this.serve(this.firstServe, context);
     }
-    return this.defaultRollout.includes(context, this.prefix, now, clock) ? this.serve(this.defaultServe, context) : this.offResult;
+    const more = this.moreSteps;
+    if (more !== null) {
+      for (let i = 0; i < more.length; i++) {
+        const rule = more[i]!;
+        if (rule.match !== undefined && !rule.match(context)) continue;
+        if (!rule.rollout.includes(context, this, now, clock)) continue;
+        return this.serve(rule.serve, context);
+      }
+    }
+    return this.offResult;
   }
 
   /** On means: a boolean-kind flag serving true, or an experiment serving a variant other than the off one. */
   isOn(result: EvaluationResult): boolean {
-    if (this.type !== 'experiment') return result.value === true;
-    return result.variant !== undefined && result.variant !== this.offVariant && result.reason !== 'DISABLED';
+    const extra = this.extra;
+    if (extra === null || !extra.experiment) return result.value === true;
+    return result.variant !== undefined && result.variant !== extra.offVariant && result.reason !== 'DISABLED';
   }
 
   private serve(serve: Serve, context: EvaluationContext): EvaluationResult {
     if (serve.fixed !== null) return serve.fixed;
-    const unit = unitOf(context, this.variantAttribute);
+    const extra = this.extra!;
+    const unit = unitOf(context, extra.variantAttribute);
     if (unit === undefined) return this.offResult;
-    const bucket = bucketWithPrefix(this.variantPrefix!, unit);
+    const bucket = bucketIn(extra, unit);
     const thresholds = serve.thresholds!;
     for (let i = 0; i < thresholds.length; i++) if (bucket < thresholds[i]!) return serve.split![i]!;
     return serve.split![serve.split!.length - 1]!;
@@ -142,78 +194,117 @@ export function variantThresholds(weights: readonly number[]): Int32Array {
   return thresholds;
 }
 
+/** Per-compile state for building results; plain fields rather than closures. */
+class ResultBuilder {
+  constructor(
+    readonly version: number,
+    readonly variants: readonly Variant[] | null,
+    readonly offVariant: string | undefined,
+  ) {}
+
+  variant(variantKey: string | undefined, reason: Reason, ruleId?: string): EvaluationResult {
+    const variant = variantKey === undefined ? undefined : this.variants!.find((v) => v.key === variantKey);
+    return variant === undefined
+      ? makeResult(undefined as unknown as JsonValue, undefined, reason, this.version, ruleId)
+      : makeResult(variant.payload ?? null, variant.key, reason, this.version, ruleId);
+  }
+
+  off(reason: Reason, ruleId?: string): EvaluationResult {
+    return this.variants !== null ? this.variant(this.offVariant, reason, ruleId) : booleanResult(false, reason, this.version, ruleId);
+  }
+
+  on(reason: Reason, ruleId: string | undefined, forced: string | undefined): Serve {
+    const variants = this.variants;
+    if (variants === null) return fixedServe(booleanResult(true, reason, this.version, ruleId));
+    if (forced !== undefined) return new Serve(this.variant(forced, reason, ruleId), null, null);
+    const split = variants.map((v) => this.variant(v.key, 'SPLIT', ruleId));
+    if (split.length === 1) return new Serve(split[0]!, null, null);
+    return new Serve(null, split, variantThresholds(variants.map((v) => v.weight)));
+  }
+}
+
+const NONE_ROLLOUT: Rollout = Object.freeze({ type: 'none' });
+const ALL_ROLLOUT: Rollout = Object.freeze({ type: 'all_users' });
+
+function referencedSegments(rules: readonly Rule[] | undefined): readonly string[] {
+  if (rules === undefined) return NO_KEYS;
+  let keys: string[] | undefined;
+  for (const rule of rules) {
+    if (rule.segments === undefined) continue;
+    for (const key of rule.segments) {
+      keys ??= [];
+      if (!keys.includes(key)) keys.push(key);
+    }
+  }
+  return keys ?? NO_KEYS;
+}
+
 /**
  * Compiles a definition for one environment. Throws FlagValidationError when `validateFlag` finds
  * problems (including references to segments not in `segments`); evaluation itself never throws.
+ * Nothing of the definition is retained except strings and literals the compiled form needs.
  */
 export function compileFlag(definition: FlagDefinition, segments: SegmentLookup, environment: string): CompiledFlag {
   const bySegment = segmentMap(segments);
   const problems = validateFlag(definition, bySegment);
   if (problems.length > 0) throw new FlagValidationError(definition.key, problems);
 
-  const { key, version, type } = definition;
+  const { key, version } = definition;
   const salt = definition.salt ?? key;
   const prefix = bucketPrefix(salt);
-  const isExperiment = type === 'experiment';
-  const variants = isExperiment ? definition.variants ?? [] : [];
-  const variantPrefix = isExperiment ? bucketPrefix(variantSalt(salt)) : null;
-  const offVariant = isExperiment ? definition.offVariant : 'off';
-
-  const variantResult = (variantKey: string | undefined, reason: Reason, ruleId?: string): EvaluationResult => {
-    const variant = variants.find((v) => v.key === variantKey);
-    return variant === undefined
-      ? makeResult(undefined as unknown as JsonValue, undefined, reason, version, ruleId)
-      : makeResult(variant.payload ?? null, variant.key, reason, version, ruleId);
-  };
-  const off = (reason: Reason, ruleId?: string): EvaluationResult =>
-    isExperiment ? variantResult(offVariant, reason, ruleId) : booleanResult(false, reason, version, ruleId);
-  const on = (reason: Reason, ruleId: string | undefined, forced: string | undefined): Serve => {
-    if (!isExperiment) return fixedServe(booleanResult(true, reason, version, ruleId));
-    if (forced !== undefined) return new Serve(variantResult(forced, reason, ruleId), null, null);
-    const split = variants.map((v) => variantResult(v.key, 'SPLIT', ruleId));
-    if (split.length === 1) return new Serve(split[0]!, null, null);
-    return new Serve(null, split, variantThresholds(variants.map((v) => v.weight)));
-  };
+  const isExperiment = definition.type === 'experiment';
+  const results = new ResultBuilder(version, isExperiment ? definition.variants ?? [] : null, isExperiment ? definition.offVariant : undefined);
 
   const config = definition.environments[environment];
-  const referenced = [...new Set((config?.rules ?? []).flatMap((r) => r.segments ?? []))];
-  const segmentKeys = referenced.length === 0 ? NO_KEYS : referenced;
-  const build = (staticResult: EvaluationResult | null, rules: readonly CompiledRule[], rollout: CompiledRollout, serve: Serve, offResult: EvaluationResult) =>
-    new CompiledFlag(key, version, type, staticResult, prefix, rules, rollout, serve, offResult, offVariant, variantPrefix,
+  const segmentKeys = referencedSegments(config?.rules);
+  let extra: FlagExtra | null = null;
+  if (isExperiment) {
+    const variantPrefix = bucketPrefix(variantSalt(salt));
+    extra = new FlagExtra(true, definition.offVariant, variantPrefix.h, variantPrefix.k, variantPrefix.len,
       definition.stickiness ?? DEFAULT_STICKINESS, segmentKeys);
+  } else if (segmentKeys.length > 0) {
+    extra = new FlagExtra(false, undefined, 0, 0, 0, DEFAULT_STICKINESS, segmentKeys);
+  }
+  const build = (staticResult: EvaluationResult | null, steps: CompiledRule[], offResult: EvaluationResult): CompiledFlag => {
+    const first = steps.length > 0 ? steps[0]! : new CompiledRule(undefined, compileRollout(NONE_ROLLOUT, environment), fixedServe(offResult));
+    return new CompiledFlag(key, version, staticResult, prefix.h, prefix.k, prefix.len, first.match, first.rollout, first.serve,
+      steps.length > 1 ? steps.slice(1) : null, offResult, extra);
+  };
 
   if (definition.archived === true || config === undefined || !config.enabled) {
-    const disabled = off('DISABLED');
-    return build(disabled, NO_RULES, compileRollout({ type: 'none' }, environment), new Serve(disabled, null, null), disabled);
+    const disabled = results.off('DISABLED');
+    return build(disabled, [], disabled);
   }
 
-  const compiledRules = (config.rules ?? []).map((rule) => compileRule(rule, bySegment, environment, on));
-  const rules = compiledRules.length === 0 ? NO_RULES : compiledRules;
+  const steps: CompiledRule[] = [];
+  const rules = config.rules ?? [];
+  for (const rule of rules) steps.push(compileRule(rule, bySegment, environment, results));
   const rollout = compileRollout(config.defaultRollout, environment);
   const noRules = rules.length === 0;
-  const constant = rollout.kind === 0 || rollout.kind === 1;
+  const constant = rollout.kind === RolloutKind.All || rollout.kind === RolloutKind.None;
   const decided: Reason = noRules && constant ? 'STATIC' : 'DEFAULT';
   const inReason: Reason = rollout.isSplit ? 'SPLIT' : config.defaultRollout.type === 'user_list' ? 'TARGETING_MATCH' : decided;
   const outReason: Reason = rollout.isSplit ? 'SPLIT' : decided;
-  const serve = on(inReason, undefined, undefined);
-  const offResult = off(outReason);
+  const serve = results.on(inReason, undefined, undefined);
+  const offResult = results.off(outReason);
+  // A default rollout that includes nobody adds no step: falling off the list serves offResult anyway.
+  if (rollout.kind !== RolloutKind.None) steps.push(new CompiledRule(undefined, rollout, serve));
 
   // A constant rollout with no rules is static unless an experiment still has to split by unit.
   let staticResult: EvaluationResult | null = null;
-  if (noRules && rollout.kind === 1) staticResult = offResult;
-  if (noRules && rollout.kind === 0 && serve.fixed !== null) staticResult = serve.fixed;
-  return build(staticResult, rules, rollout, serve, offResult);
+  if (noRules && rollout.kind === RolloutKind.None) staticResult = offResult;
+  if (noRules && rollout.kind === RolloutKind.All && serve.fixed !== null) staticResult = serve.fixed;
+  return build(staticResult, steps, offResult);
 }
 
-function compileRule(
-  rule: Rule, segments: ReadonlyMap<string, Segment>, environment: string,
-  on: (reason: Reason, ruleId: string | undefined, forced: string | undefined) => Serve,
-): CompiledRule {
-  const conditions = [...(rule.conditions ?? []), ...(rule.segments ?? []).flatMap((k) => segments.get(k)!.conditions)];
-  const forced = rule.variant;
+function compileRule(rule: Rule, segments: ReadonlyMap<string, Segment>, environment: string, results: ResultBuilder): CompiledRule {
+  let conditions: readonly Condition[] = rule.conditions ?? [];
+  if (rule.segments !== undefined && rule.segments.length > 0) {
+    conditions = [...conditions, ...rule.segments.flatMap((k) => segments.get(k)!.conditions)];
+  }
   return new CompiledRule(
     compileConditions(conditions),
-    compileRollout(rule.rollout ?? { type: 'all_users' }, environment),
-    on('TARGETING_MATCH', rule.id, forced),
+    compileRollout(rule.rollout ?? ALL_ROLLOUT, environment),
+    results.on('TARGETING_MATCH', rule.id, rule.variant),
   );
 }

@@ -1,6 +1,7 @@
 import ipaddr from 'ipaddr.js';
 import semver from 'semver';
 import type { Condition, EvaluationContext } from './flag.model.js';
+import { OPERATORS } from './flag.model.js';
 
 export type Matcher = (context: EvaluationContext) => boolean;
 
@@ -206,18 +207,50 @@ export function compileCondition(condition: Condition): Matcher {
 }
 
 // Flags repeat the same small conditions (environment, country, plan): compiled matchers are pure, so
-// identical ones are shared. Bounded, and large lists are never keys.
+// identical ones are shared. Bounded, and large lists are never keys. One-value conditions (the usual
+// case) are looked up by attribute, then operator and flags, then the value itself (a number and its
+// text stay distinct: `before` reads them differently), so no key string is built for them.
 const SHARED_LIMIT = 10_000;
 const SHARED_MAX_VALUES = 16;
 const shared = new Map<string, Matcher>();
+const sharedSingle = new Map<string, Map<string, Map<string | number, Matcher>>>();
+let sharedCount = 0;
 
 function sharedCondition(condition: Condition): Matcher {
-  if (condition.values.length > SHARED_MAX_VALUES) return compileCondition(condition);
-  const key = JSON.stringify([condition.attribute, condition.operator, condition.values, condition.negate === true, condition.caseInsensitive === true]);
+  const values = condition.values;
+  if (values.length > SHARED_MAX_VALUES) return compileCondition(condition);
+  if (values.length === 1) return sharedSingleCondition(condition, values[0]!);
+  const key = JSON.stringify([condition.attribute, condition.operator, values, condition.negate === true, condition.caseInsensitive === true]);
   let matcher = shared.get(key);
   if (matcher === undefined) {
     matcher = compileCondition(condition);
-    if (shared.size < SHARED_LIMIT) shared.set(key, matcher);
+    if (sharedCount < SHARED_LIMIT) {
+      shared.set(key, matcher);
+      sharedCount++;
+    }
+  }
+  return matcher;
+}
+
+const OPERATOR_KEYS: ReadonlyMap<string, readonly string[]> = new Map(
+  OPERATORS.map((operator) => [operator, [`${operator}`, `${operator}|n`, `${operator}|i`, `${operator}|n|i`]]),
+);
+
+function sharedSingleCondition(condition: Condition, value: string | number): Matcher {
+  const variants = OPERATOR_KEYS.get(condition.operator);
+  if (variants === undefined) return compileCondition(condition);
+  const operatorKey = variants[(condition.negate === true ? 1 : 0) + (condition.caseInsensitive === true ? 2 : 0)]!;
+  let byOperator = sharedSingle.get(condition.attribute);
+  let byValue = byOperator?.get(operatorKey);
+  let matcher = byValue?.get(value);
+  if (matcher === undefined) {
+    matcher = compileCondition(condition);
+    if (sharedCount < SHARED_LIMIT) {
+      if (byOperator === undefined) sharedSingle.set(condition.attribute, (byOperator = new Map()));
+      if (byValue === undefined) byOperator.set(operatorKey, (byValue = new Map()));
+      byValue.set(value, matcher);
+      sharedCount++;
+    }
   }
   return matcher;
 }

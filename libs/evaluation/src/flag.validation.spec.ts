@@ -92,6 +92,44 @@ describe(validateFlag.name, () => {
     expect(validateFlag(def, known).map((p) => p.path)).toEqual(['environments.production.rules[1].id', 'environments.production.rules[1].segments[0]']);
   });
 
+  it('reports junk variants on a non-experiment instead of throwing (null used to throw)', () => {
+    expect(paths({ ...valid, variants: null })).toEqual(['variants']);
+    expect(paths({ ...valid, variants: 'a' })).toEqual(['variants']);
+    expect(paths({ ...valid, variants: [] })).toEqual([]);
+  });
+
+  it('builds paths for nested problems only where they are', () => {
+    const definition = {
+      ...valid,
+      environments: {
+        'eu.west': { enabled: true, defaultRollout: { type: 'all_users' }, rules: [null, { id: 'r', segments: [7], conditions: [{ attribute: 'a', operator: 'in', values: ['x', null] }] }] },
+        staging: 'on',
+        dev: { enabled: 'yes', defaultRollout: { type: 'none' }, rules: {} },
+      },
+    };
+    expect(paths(definition)).toEqual([
+      'environments.eu.west.rules[0]',
+      'environments.eu.west.rules[1].conditions[0].values[1]',
+      'environments.eu.west.rules[1].segments[0]',
+      'environments.staging',
+      'environments.dev.enabled',
+      'environments.dev.rules',
+    ]);
+  });
+
+  it.each([3, 40])('finds duplicate rule ids among %i rules', (count) => {
+    const rules = Array.from({ length: count }, (_, i) => ({ id: `r${i}` }));
+    expect(paths(withProduction({ rules }))).toEqual([]);
+    rules[count - 1] = { id: 'r1' };
+    expect(paths(withProduction({ rules }))).toEqual([`environments.production.rules[${count - 1}].id`]);
+  });
+
+  it('checks every value of a long list, reporting the bad ones by index', () => {
+    const values: unknown[] = Array.from({ length: 10_000 }, (_, i) => `user-${i}`);
+    values[9_999] = true;
+    expect(paths(withCondition({ attribute: 'userId', operator: 'in', values }))).toEqual(['environments.production.rules[0].conditions[0].values[9999]']);
+  });
+
   it('is what compileFlag enforces', () => {
     const error = (() => {
       try {
@@ -112,5 +150,11 @@ describe(validateSegment.name, () => {
     expect(validateSegment({ key: 'staff', conditions: [] })).toEqual([]);
     expect(validateSegment({ key: 'Staff', conditions: [{ attribute: 'a', operator: 'regex', values: ['['] }] }).map((p) => p.path))
       .toEqual(['key', 'conditions[0].values[0]']);
+  });
+
+  it('prefixes paths with the given one', () => {
+    expect(validateSegment({ key: 'staff', conditions: [{ attribute: '', operator: 'in', values: ['x'] }] }, 'segments[2]').map((p) => p.path))
+      .toEqual(['segments[2].conditions[0].attribute']);
+    expect(validateSegment('nope', 'segments[2]')).toEqual([{ path: 'segments[2]', message: 'must be an object' }]);
   });
 });

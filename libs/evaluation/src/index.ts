@@ -1,5 +1,5 @@
 export * from './flag.model.js';
-export { murmur3, murmur3Prefix, murmur3Continue, type Murmur3State } from './murmur3.js';
+export { murmur3, murmur3Prefix, murmur3Continue, murmur3From, type Murmur3State } from './murmur3.js';
 export { bucketOf, bucketFromHash, bucketPrefix, bucketWithPrefix, variantSalt } from './bucketing.js';
 export { compileCondition, compileConditions, type Matcher } from './condition.js';
 export { gradualPpm, DEFAULT_STICKINESS } from './rollout.js';

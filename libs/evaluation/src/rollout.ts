@@ -1,7 +1,7 @@
-import { bucketWithPrefix } from './bucketing.js';
+import { bucketFromHash } from './bucketing.js';
 import type { EvaluationContext, Rollout } from './flag.model.js';
 import { PPM_MAX } from './flag.model.js';
-import type { Murmur3State } from './murmur3.js';
+import { murmur3From } from './murmur3.js';
 
 export const DEFAULT_STICKINESS = 'userId';
 
@@ -31,6 +31,21 @@ export function unitOf(context: EvaluationContext, attribute: string): string | 
 }
 
 /**
+ * The murmur3 state after `salt + ":"`, as three plain numbers on the compiled flag (no separate
+ * state object per flag); the pending-byte count is `saltLen & 3`.
+ */
+export interface SaltPrefix {
+  readonly saltH: number;
+  readonly saltK: number;
+  readonly saltLen: number;
+}
+
+/** The unit's bucket under the flag's salt. */
+export function bucketIn(salt: SaltPrefix, unit: string): number {
+  return bucketFromHash(murmur3From(salt.saltH, salt.saltK, salt.saltLen, unit));
+}
+
+/**
  * One shape for every rollout kind keeps `includes` monomorphic; the fields a kind does not use stay
  * at their zero values.
  */
@@ -44,7 +59,7 @@ export class CompiledRollout {
   ) {}
 
   /** Whether the unit is exposed. A unit without a usable stickiness value is not (never random). */
-  includes(context: EvaluationContext, prefix: Murmur3State, now: number | undefined, clock: () => number): boolean {
+  includes(context: EvaluationContext, salt: SaltPrefix, now: number | undefined, clock: () => number): boolean {
     switch (this.kind) {
       case RolloutKind.All:
         return true;
@@ -52,7 +67,7 @@ export class CompiledRollout {
         return false;
       case RolloutKind.Percentage: {
         const unit = unitOf(context, this.attribute);
-        return unit !== undefined && bucketWithPrefix(prefix, unit) < this.ppm;
+        return unit !== undefined && bucketIn(salt, unit) < this.ppm;
       }
       case RolloutKind.UserList: {
         const unit = unitOf(context, this.attribute);
@@ -60,7 +75,7 @@ export class CompiledRollout {
       }
       case RolloutKind.Gradual: {
         const unit = unitOf(context, this.attribute);
-        return unit !== undefined && bucketWithPrefix(prefix, unit) < gradualPpm(this.gradual!, now ?? clock());
+        return unit !== undefined && bucketIn(salt, unit) < gradualPpm(this.gradual!, now ?? clock());
       }
     }
   }
@@ -74,16 +89,22 @@ export class CompiledRollout {
 const ALL = new CompiledRollout(RolloutKind.All, PPM_MAX, '', null, null);
 const NONE = new CompiledRollout(RolloutKind.None, 0, '', null, null);
 
-// Percentage rollouts carry no per-flag state (the salt prefix is the flag's), so equal ones are shared.
+// Percentage rollouts carry no per-flag state (the salt prefix is the flag's), so equal ones are shared,
+// looked up by attribute then ppm (no key string per compile).
 const SHARED_LIMIT = 10_000;
-const sharedPercentages = new Map<string, CompiledRollout>();
+const sharedPercentages = new Map<string, Map<number, CompiledRollout>>();
+let sharedCount = 0;
 
 function percentage(ppm: number, attribute: string): CompiledRollout {
-  const key = `${ppm}|${attribute}`;
-  let rollout = sharedPercentages.get(key);
+  let byPpm = sharedPercentages.get(attribute);
+  let rollout = byPpm?.get(ppm);
   if (rollout === undefined) {
     rollout = new CompiledRollout(RolloutKind.Percentage, ppm, attribute, null, null);
-    if (sharedPercentages.size < SHARED_LIMIT) sharedPercentages.set(key, rollout);
+    if (sharedCount < SHARED_LIMIT) {
+      if (byPpm === undefined) sharedPercentages.set(attribute, (byPpm = new Map()));
+      byPpm.set(ppm, rollout);
+      sharedCount++;
+    }
   }
   return rollout;
 }
