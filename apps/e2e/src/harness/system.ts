@@ -16,6 +16,8 @@ export type ServiceName = 'flags' | 'gateway';
 const OWNS_DATABASE: Record<ServiceName, boolean> = { flags: true, gateway: false };
 const ROOT = resolve(import.meta.dirname, '../../../..');
 
+// Response bodies are untyped JSON that the suites read field by field; `any` keeps them terse.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export interface ApiResponse<Body = any> {
   status: number;
   body: Body;
@@ -116,6 +118,7 @@ export class RollgateSystem {
     return this.service(name).output.join('');
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   async api<Body = any>(
     method: string,
     path: string,
@@ -139,6 +142,28 @@ export class RollgateSystem {
       // not JSON: keep the text
     }
     return { status: response.status, body: parsed as Body, headers: response.headers };
+  }
+
+  /** A query against the flags database as the service role (black-box checks of es.events, es.commands). */
+  async sql<Row extends Record<string, unknown> = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<Row[]> {
+    const client = new pg.Client({ connectionString: this.appDatabaseUrl });
+    await client.connect();
+    try {
+      return (await client.query<Row>(text, params)).rows;
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** Runs a one-off subcommand of a service (`migrate`, `rebuild`) with the service's environment; throws on a non-zero exit. */
+  async runTask(name: ServiceName, args: string[]): Promise<string> {
+    const service = this.service(name);
+    const output: string[] = [];
+    const child = run(name, args, service.env, output);
+    const code = await new Promise<number | null>((done) => child.once('exit', done));
+    service.output.push(...output);
+    if (code !== 0) throw new Error(`${name} ${args.join(' ')} exited with ${code}:\n${output.join('')}`);
+    return output.join('');
   }
 
   /** kill -9, as a crash would. */

@@ -1,0 +1,24 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { Reply } from '#rollgate/contracts';
+
+/**
+ * A plain NATS client, as any other program on the bus would be: raw JSON (or raw bytes) in, the raw Reply out.
+ */
+export class BusClient {
+  private constructor(private readonly nc: NatsConnection) {}
+
+  static async connect(url: string): Promise<BusClient> {
+    return new BusClient(await connect({ servers: url, name: 'rollgate-e2e' }));
+  }
+
+  /** Request-reply; `body` is sent as JSON, or as-is when it is a string or bytes (malformed payloads). */
+  async request<Result = unknown>(subject: string, body: unknown, timeoutMs = 5_000): Promise<Reply<Result>> {
+    const data = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
+    const msg = await this.nc.request(subject, data, { timeout: timeoutMs });
+    return msg.json<Reply<Result>>();
+  }
+
+  async close(): Promise<void> {
+    await this.nc.drain();
+  }
+}
