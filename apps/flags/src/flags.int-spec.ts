@@ -288,12 +288,16 @@ describe('flags service over NATS (real Postgres and NATS)', () => {
     expect((await evaluate('t-segmented', 'production', { userId: 'a', plan: 'free' })).value).toBe(false);
     expect(errorCode(await command('remove-segment', { key: 'beta' }))).toBe('FLAGS.SEGMENT_IN_USE');
     expect(errorCode(await command('set-rules', { key: 't-segmented', environment: 'production', rules: [{ id: 'r', segments: ['nope'] }] }))).toBe('GENERIC.VALIDATION');
+    ok(await command('create', { flag: flag('t-snapshot-archived') }));
+    ok(await command('archive', { key: 't-snapshot-archived' }));
 
     const snapshot = ok(await query<FlagSnapshot>('snapshot', { environment: 'production' }));
     const max = (await pool.query<{ p: string }>("SELECT max(global_position)::text AS p FROM es.events")).rows[0]!.p;
     expect(snapshot.position).toBe(max);
     expect(snapshot.flags.map((f) => f.key)).toContain('t-segmented');
-    expect(snapshot.flags.map((f) => f.key)).not.toContain('t-archive-never');
+    const archived = snapshot.flags.find((f) => f.key === 't-snapshot-archived');
+    expect(archived?.archived).toBe(true);
+    for (const flag of snapshot.flags) expect(Object.keys(flag.environments).filter((e) => e !== 'production')).toEqual([]);
     expect(snapshot.segments.map((s) => s.key)).toEqual(['beta']);
 
     const history = ok(await query<Page<AuditEntry>>('history', { key: 't-boolean', limit: 1 }));

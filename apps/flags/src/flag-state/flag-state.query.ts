@@ -78,16 +78,22 @@ export class FlagStateQuery implements SegmentUsage {
   }
 
   /**
-   * One environment's flags and every segment, read in one snapshot so that `position` (the highest global
-   * position included) describes exactly what was returned. Archived flags are left out.
+   * One environment's view of every flag and segment, read in one snapshot so that `position` (the highest global
+   * position included) describes exactly what was returned. Archived flags and flags not configured in this
+   * environment are included (they evaluate off): an SDK tracks every flag's stream version, and a flag missing
+   * from the snapshot would look like a gap at its next event. Other environments' configs are left out.
    */
   async snapshot(environment: string): Promise<FlagSnapshot> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const flags = await client.query<{ definition: FlagDefinition; last_position: string }>(
-        `SELECT definition, last_position::text AS last_position FROM flags.flag_state
-          WHERE NOT archived AND definition->'environments' ? $1 ORDER BY key`,
+        `SELECT definition || jsonb_build_object('environments',
+                  CASE WHEN definition->'environments' ? $1
+                       THEN jsonb_build_object($1::text, definition->'environments'->$1)
+                       ELSE '{}'::jsonb END) AS definition,
+                last_position::text AS last_position
+           FROM flags.flag_state ORDER BY key`,
         [environment],
       );
       const segments = await client.query<{ definition: Segment; last_position: string }>(

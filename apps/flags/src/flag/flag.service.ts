@@ -34,8 +34,11 @@ import { commandKey, decideFlag, type FlagCommand } from './flag.decider.js';
 import { FlagError, FlagErrorCodes } from './flag.errors.js';
 import { segmentKeysIn } from './flag.shape.js';
 
-/** Attempts when the caller gave no expected version: the first plus three retries on a version conflict. */
-export const MAX_ATTEMPTS = 4;
+/**
+ * Attempts when the caller gave no expected version. Every conflict means another writer succeeded, so N attempts
+ * let a burst of N concurrent writers on one flag all apply; beyond that the caller gets FLAGS.VERSION_CONFLICT.
+ */
+export const MAX_ATTEMPTS = 10;
 /** How long a command reply waits for this process's evaluation engines to apply it (read-your-writes). */
 export const APPLY_WAIT_MS = 2_000;
 
@@ -217,6 +220,8 @@ export class FlagService {
         if (expectedVersion !== undefined || attempt >= MAX_ATTEMPTS) {
           throw versionConflict(aggregate.streamId, expectedVersion ?? version, undefined, error);
         }
+        // Jitter spreads the losers of one round so they do not collide again in lockstep.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
       }
     }
   }

@@ -201,6 +201,23 @@ describe(stepsFromUpdate.name, () => {
     ]);
   });
 
+  it('retargeting an environment-strategy flag rewrites its environment list before toggling', () => {
+    const environmentFlag: FlagDefinition = {
+      key: 'e', name: 'e', type: 'environment', version: 2,
+      environments: {
+        staging: { enabled: true, defaultRollout: { type: 'environment', environments: ['staging'] } },
+        production: { enabled: false, defaultRollout: { type: 'environment', environments: ['staging'] } },
+      },
+    };
+    const onProduction = { type: 'environment', environments: ['production'] };
+    expect(stepsFromUpdate(plainToInstance(UpdateFeatureFlagDto, { target_environments: ['production'] }), environmentFlag, NOW)).toEqual([
+      { verb: 'change-rollout', payload: { environment: 'staging', rollout: onProduction } },
+      { verb: 'change-rollout', payload: { environment: 'production', rollout: onProduction } },
+      { verb: 'toggle', payload: { environment: 'production', enabled: true } },
+      { verb: 'toggle', payload: { environment: 'staging', enabled: false } },
+    ]);
+  });
+
   it('an empty body is a 400; a body matching the current state is no command', () => {
     expect(fieldsOf(() => steps({}))).toEqual({ body: ['has nothing to update'] });
     expect(steps({ target_environments: ['development', 'production'] })).toEqual([]);

@@ -205,10 +205,22 @@ export const stepsFromUpdate = (dto: UpdateFeatureFlagDto, current: FlagDefiniti
   }
   if (targets !== undefined) {
     const template = current.environments['production'] ?? current.environments[existing[0] ?? ''];
+    // An environment-strategy rollout names the environments it is on in: retargeting must rewrite that list too,
+    // or the flag is switched on where its own rollout still says off.
+    const retargeted: Rollout = { type: 'environment', environments: [...targets] };
+    if (rollout === undefined) {
+      for (const environment of existing) {
+        const existingRollout = current.environments[environment]!.defaultRollout;
+        if (existingRollout.type === 'environment' && !sameMembers(existingRollout.environments, targets)) {
+          steps.push({ verb: 'change-rollout', payload: { environment, rollout: retargeted } });
+        }
+      }
+    }
     for (const environment of targets) {
       const config = current.environments[environment];
       if (config === undefined) {
-        const defaultRollout = rollout ?? template?.defaultRollout ?? { type: 'all_users' };
+        const inherited = template?.defaultRollout.type === 'environment' ? retargeted : template?.defaultRollout;
+        const defaultRollout = rollout ?? inherited ?? { type: 'all_users' };
         steps.push({ verb: 'configure-environment', payload: { environment, config: { enabled: true, defaultRollout } } });
       } else if (!config.enabled) {
         steps.push({ verb: 'toggle', payload: { environment, enabled: true } });
@@ -221,6 +233,9 @@ export const stepsFromUpdate = (dto: UpdateFeatureFlagDto, current: FlagDefiniti
   if (steps.length === 0 && !hasAnyField(dto)) throw fieldError({ body: ['has nothing to update'] });
   return steps;
 };
+
+const sameMembers = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && a.every((item) => b.includes(item));
 
 const hasAnyField = (dto: UpdateFeatureFlagDto): boolean =>
   Object.entries(dto).some(([field, value]) => field !== 'reason' && value !== undefined);

@@ -71,6 +71,7 @@ describe(httpStatusOf.name, () => {
     ['FLAGS.EXISTS', 409],
     ['CANARY.INVALID_STATE', 409],
     ['FLAGS.ARCHIVED', 409],
+    ['FLAGS.SEGMENT_IN_USE', 409],
     ['GENERIC.PAYLOAD_TOO_LARGE', 413],
     ['BUS.TIMEOUT', 504],
     ['BUS.UNAVAILABLE', 503],

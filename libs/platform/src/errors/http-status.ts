@@ -12,6 +12,7 @@ const SUFFIX_STATUS: ReadonlyArray<readonly [string, number]> = [
   ['EXISTS', 409],
   ['INVALID_STATE', 409],
   ['ARCHIVED', 409],
+  ['IN_USE', 409],
   ['PAYLOAD_TOO_LARGE', 413],
   ['UNAVAILABLE', 503],
   ['TIMEOUT', 504],
