@@ -5,7 +5,6 @@ import {
   decodeEventWire,
   eventStreamName,
   subjects,
-  type CommandEnvelope,
   type EventWire,
   type FlagDefinition,
   type FlagSnapshot,
@@ -555,13 +554,9 @@ export class RollgateClient {
   }
 
   private async requestSnapshot(nc: NatsConnection): Promise<FlagSnapshot> {
-    const envelope: CommandEnvelope<{ environment: string }> = {
-      commandId: randomUUID(),
-      actor: `sdk:${this.clientId}`,
-      payload: { environment: this.environment },
-    };
+    // Queries are the raw query object (apps/flags README, "Queries"): an envelope is refused as unknown fields.
     const subject = this.subject(subjects.query('flags', 'snapshot'));
-    const msg = await nc.request(subject, JSON.stringify(envelope), { timeout: this.options.requestTimeoutMs ?? 5_000 });
+    const msg = await nc.request(subject, JSON.stringify({ environment: this.environment }), { timeout: this.options.requestTimeoutMs ?? 5_000 });
     const reply = msg.json<Reply<FlagSnapshot>>();
     if (!reply.ok) throw new SdkError('SDK.SNAPSHOT_FAILED', `${reply.error.code}: ${reply.error.message}`);
     const snapshot = reply.result;

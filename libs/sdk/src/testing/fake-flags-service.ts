@@ -10,7 +10,6 @@ import {
   evolveFlag,
   evolveSegment,
   okReply,
-  type CommandEnvelope,
   type EventWire,
   type EventWireMetadata,
   type FlagDefinition,
@@ -55,9 +54,10 @@ export class FakeFlagsService {
     this.sub?.unsubscribe();
     this.sub = nc.subscribe(`${this.topology.root}.qry.flags.snapshot`, {
       callback: (_err, msg) => {
-        const envelope = msg.json<CommandEnvelope<{ environment: string }>>();
+        // As apps/flags takes queries: the raw query object, no envelope.
+        const query = msg.json<{ environment: string }>();
         this.snapshotsServed++;
-        msg.respond(JSON.stringify(okReply(this.snapshot(envelope.payload.environment))));
+        msg.respond(JSON.stringify(okReply(this.snapshot(query.environment))));
       },
     });
   }
