@@ -8,7 +8,7 @@ import type { AuditEntry, FlagCommandResult, FlagSnapshot, FlagView, Page, Reply
 import type { FlagDefinition } from '#rollgate/evaluation';
 import { ProjectionRunner } from '#rollgate/event-store';
 import { loadConfig } from '#rollgate/platform';
-import { createTestDatabase, type TestDatabase } from '#rollgate/testing';
+import { createTestDatabase, type TestDatabase, startPrivateNats, type PrivateNats } from '#rollgate/testing';
 import type { EvaluationReply } from './evaluation/evaluation.service.js';
 import { createFlagsApp } from './flags.app.js';
 import { FlagsEnv } from './flags.config.js';
@@ -16,7 +16,7 @@ import { flagsMigrations } from './flags.migrations.js';
 import { FlagsRuntime } from './flags.runtime.js';
 import { FlagStateProjection } from './flag-state/flag-state.projection.js';
 import { DEFAULT_FLAGS } from './seed/default-flags.seed.js';
-import { startPrivateNats, type PrivateNats } from './testing/private-nats.js';
+
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -74,7 +74,7 @@ describe('flags service over NATS (real Postgres and NATS)', () => {
     await app?.close();
     await nc?.close();
     await pool?.end();
-    await nats?.stop();
+    await nats?.destroy();
     await db?.drop();
   });
 

@@ -48,6 +48,9 @@ export class FlagsRuntime implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    // A hybrid app runs bootstrap hooks once for the HTTP app and again when the deferred microservice initializes.
+    if (this.bootstrapped) return;
+    this.bootstrapped = true;
     await this.feed.catchUp();
     this.feed.start();
     if (this.env.ROLLGATE_FLAGS_SEED) {
@@ -88,6 +91,8 @@ export class FlagsRuntime implements OnApplicationBootstrap, BeforeApplicationSh
       this.logger.error({ msg: 'evaluation counts flush failed (kept for the next one)', err: error });
     }
   }
+
+  private bootstrapped = false;
 
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.flushTimer);
