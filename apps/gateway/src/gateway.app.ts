@@ -41,7 +41,7 @@ export const createGatewayApp = async (
   const app = await NestFactory.create<NestFastifyApplication>(
     GatewayModule.forRoot(env),
     // maxParamLength above Fastify's 100, so an over-long key reaches KeyParamPipe (400 GENERIC.VALIDATION), not 414 FST_ERR_*.
-    new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, maxParamLength: 1_000 }),
+    new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, routerOptions: { maxParamLength: 1_000 } }),
     { bufferLogs: true, logger },
   );
   app.useLogger(logger);
