@@ -21,7 +21,8 @@ export interface TestDatabase {
 export const adminDatabaseUrl = (): string =>
   process.env['ROLLGATE_ADMIN_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-const urlFor = (role: string, database: string): string => {
+/** The admin server's address, as `role` on `database` (trust or peer auth locally; no password). */
+export const databaseUrlFor = (role: string, database: string): string => {
   const url = new URL(adminDatabaseUrl());
   url.username = role;
   url.password = '';
@@ -81,7 +82,7 @@ export async function createTestDatabase(
         const building = `${template}_building`;
         await client.query(`DROP DATABASE IF EXISTS ${building} WITH (FORCE)`);
         await client.query(`CREATE DATABASE ${building} OWNER ${OWNER_ROLE}`);
-        await runMigrations(urlFor(OWNER_ROLE, building), migrations);
+        await runMigrations(databaseUrlFor(OWNER_ROLE, building), migrations);
         await client.query(`ALTER DATABASE ${building} RENAME TO ${template}`);
       }
       await client.query(`CREATE DATABASE ${name} TEMPLATE ${template} OWNER ${OWNER_ROLE}`);
@@ -91,8 +92,8 @@ export async function createTestDatabase(
   });
   return {
     name,
-    appUrl: urlFor(APP_ROLE, name),
-    ownerUrl: urlFor(OWNER_ROLE, name),
+    appUrl: databaseUrlFor(APP_ROLE, name),
+    ownerUrl: databaseUrlFor(OWNER_ROLE, name),
     drop: () =>
       withAdmin(async (client) => {
         assertTestDatabaseName(name);

@@ -6,6 +6,7 @@ import pg from 'pg';
 import {
   adminDatabaseUrl,
   assertTestDatabaseName,
+  databaseUrlFor,
   freePort,
   startPrivateNats,
   waitFor,
@@ -40,13 +41,7 @@ export interface SystemOptions {
   nats?: PrivateNats;
 }
 
-const urlFor = (role: string, database: string): string => {
-  const url = new URL(adminDatabaseUrl());
-  url.username = role;
-  url.password = '';
-  url.pathname = `/${database}`;
-  return url.toString();
-};
+const urlFor = databaseUrlFor;
 
 async function admin(sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: adminDatabaseUrl() });
