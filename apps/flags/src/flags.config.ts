@@ -52,4 +52,25 @@ export class FlagsEnv extends BaseEnv {
   @Min(2)
   @Max(200)
   ROLLGATE_DB_POOL_MAX = 10;
+
+  /** Outcome batches waiting to be written; further ones are dropped and counted (rollgate_flags_outcome_batches_total). */
+  @ToNumber()
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  ROLLGATE_FLAGS_OUTCOME_QUEUE_MAX = 10_000;
+
+  /** How long a counted batch id is remembered, so a redelivered batch is not counted twice (hours). */
+  @ToNumber()
+  @IsInt()
+  @Min(1)
+  @Max(24 * 90)
+  ROLLGATE_FLAGS_OUTCOME_DEDUP_HOURS = 24;
+
+  /** The SDKs' status period (their `statusIntervalMs`): clients silent for 3 of them no longer count as connected (ms). */
+  @ToNumber()
+  @IsInt()
+  @Min(10)
+  @Max(600_000)
+  ROLLGATE_FLAGS_SDK_STATUS_INTERVAL_MS = 5_000;
 }

@@ -13,11 +13,20 @@ import { FlagStateQuery } from './flag-state/flag-state.query.js';
 import { CLOCK, EVENT_STORE, INLINE_PROJECTION, PG_POOL, POSITION_WAITER, SEGMENT_USAGE, type Clock, type FlagEventStore } from './store/store.tokens.js';
 import type { Pool } from 'pg';
 import { Logger } from '@nestjs/common';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Registry } from 'prom-client';
+import { NATS_CONNECTION } from '#rollgate/messaging';
+import { OutcomeIntake } from './outcomes/outcome-intake.js';
+import { OutcomeNatsController } from './outcomes/outcome-nats.controller.js';
+import { OutcomeQueries } from './outcomes/outcome.query.js';
+import { OutcomeRollup } from './outcomes/outcome-rollup.js';
+import { PropagationMonitor } from './propagation/propagation-monitor.js';
 
 const feedLogger = new Logger('FlagFeed');
+const outcomeLogger = new Logger('Outcomes');
 
 @Module({
-  controllers: [FlagNatsController, FlagQueryNatsController],
+  controllers: [FlagNatsController, FlagQueryNatsController, OutcomeNatsController],
   providers: [
     FlagService,
     FlagStateQuery,
@@ -40,6 +49,24 @@ const feedLogger = new Logger('FlagFeed');
       provide: EvaluationCounter,
       inject: [PG_POOL, CLOCK],
       useFactory: (pool: Pool, clock: Clock) => new EvaluationCounter(pool, () => clock().getTime()),
+    },
+    { provide: OutcomeRollup, inject: [PG_POOL, FlagFeed], useFactory: (pool: Pool, feed: FlagFeed) => new OutcomeRollup(pool, (key) => feed.flag(key)) },
+    { provide: OutcomeQueries, inject: [PG_POOL], useFactory: (pool: Pool) => new OutcomeQueries(pool) },
+    {
+      provide: OutcomeIntake,
+      inject: [NATS_CONNECTION, OutcomeRollup, Registry, FlagsEnv],
+      useFactory: (nc: NatsConnection, rollup: OutcomeRollup, registry: Registry, env: FlagsEnv) =>
+        new OutcomeIntake(nc, rollup, registry, {
+          maxQueued: env.ROLLGATE_FLAGS_OUTCOME_QUEUE_MAX,
+          concurrency: 4,
+          onError: (msg, error) => outcomeLogger.error({ msg, err: error }),
+        }),
+    },
+    {
+      provide: PropagationMonitor,
+      inject: [NATS_CONNECTION, Registry, FlagsEnv],
+      useFactory: (nc: NatsConnection, registry: Registry, env: FlagsEnv) =>
+        new PropagationMonitor(nc, registry, { statusIntervalMs: env.ROLLGATE_FLAGS_SDK_STATUS_INTERVAL_MS }),
     },
   ],
   exports: [FlagService, FlagsRuntime, FlagFeed],

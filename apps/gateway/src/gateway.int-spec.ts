@@ -149,6 +149,7 @@ describe('gateway over real NATS', () => {
         'POST /api/v1/feature-flags/{key}/revert',
         'GET /api/v1/feature-flags/{key}/history',
         'GET /api/v1/feature-flags/{key}/analytics',
+        'GET /api/v1/feature-flags/{key}/outcomes',
         'GET /api/v1/audit',
         'GET /api/v1/environments/{env}/snapshot',
         'GET /api/v1/segments/{key}',
@@ -407,6 +408,19 @@ describe('gateway over real NATS', () => {
     });
     expect(flags.received[0]!.subject).toBe('rg.qry.flags.audit');
     expect(flags.received[0]!.body).toEqual({ key: 'k', actor: 'admin', after: '5', limit: 1 });
+  });
+
+  it('asks rg.qry.flags.outcomes for a flag\'s outcomes and answers in snake_case', async () => {
+    flags.answer = () => ({
+      ok: true,
+      result: { key: 'k', environment: 'production', granularity: 'hour', rows: [], totals: [{ variant: 'on', requests: 4, errors: 1, errorUnits: 1, errorRate: 0.25 }] },
+    });
+    const response = await call('GET', '/api/v1/feature-flags/k/outcomes?since=2026-01-01T00:00:00Z&environment=production&granularity=hour');
+    expect(response.status).toBe(200);
+    expect(await jsonOf(response)).toMatchObject({ key: 'k', totals: [{ variant: 'on', requests: 4, error_units: 1, error_rate: 0.25 }] });
+    expect(flags.received[0]!.subject).toBe('rg.qry.flags.outcomes');
+    expect(flags.received[0]!.body).toEqual({ key: 'k', since: '2026-01-01T00:00:00Z', environment: 'production', granularity: 'hour' });
+    expect((await call('GET', '/api/v1/feature-flags/k/outcomes?granularity=week')).status).toBe(400);
   });
 
   it('records request durations by route pattern and status', async () => {

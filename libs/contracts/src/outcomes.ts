@@ -1,3 +1,5 @@
+import { IsIn, IsISO8601, IsOptional, Matches } from 'class-validator';
+
 /**
  * What SDKs and services publish about flags in use: outcome batches on `rg.obs.<env>.<flagKey>` and applied
  * positions on `rg.sdk.<env>.status`. Both are core NATS, at most once: a lost batch is a hole in telemetry,
@@ -30,6 +32,8 @@ export interface OutcomeCohort extends OutcomeCounts {
 /** One flag's outcomes over one window `[windowStart, windowStart + windowMs)`, from one client. */
 export interface OutcomeBatch {
   schema: 1;
+  /** Unique per batch (a UUID): the receiver counts a batch once even if it arrives twice. */
+  batchId: string;
   clientId: string;
   environment: string;
   flagKey: string;
@@ -40,6 +44,62 @@ export interface OutcomeBatch {
   cohorts: OutcomeCohort[];
   /** Windows this client dropped since its last published batch (pending cap reached while NATS was down). */
   droppedWindows: number;
+}
+
+/** `rg.qry.flags.outcomes`: one flag's outcome counts per cohort in [since, until), per window and in total. */
+export const OUTCOME_QUERY = 'outcomes';
+
+export const OUTCOME_GRANULARITIES = ['minute', 'hour', 'day'] as const;
+export type OutcomeGranularity = (typeof OUTCOME_GRANULARITIES)[number];
+
+export class OutcomesQuery {
+  @Matches(/^[a-z0-9][a-z0-9_-]{0,99}$/, { message: 'key must match ^[a-z0-9][a-z0-9_-]{0,99}$' })
+  key!: string;
+
+  @IsOptional()
+  @Matches(/^[a-z0-9][a-z0-9_-]{0,99}$/, { message: 'environment must match ^[a-z0-9][a-z0-9_-]{0,99}$' })
+  environment?: string;
+
+  @IsISO8601({ strict: true })
+  since!: string;
+
+  /** Default since + 1 day. */
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  until?: string;
+
+  /** Width of the rows' windows; default minute (the stored resolution). */
+  @IsOptional()
+  @IsIn(OUTCOME_GRANULARITIES)
+  granularity?: OutcomeGranularity;
+}
+
+/** Counts of one cohort, summed over clients (and windows, for totals). */
+export interface OutcomeTotals extends OutcomeCounts {
+  environment: string;
+  variant: string;
+  exposures: number;
+  /** errors / requests (0 without requests). */
+  errorRate: number;
+  /** Batches that contributed. */
+  batches: number;
+}
+
+export interface OutcomeRow extends OutcomeTotals {
+  /** Start of the window (windows are cut by each client; a batch lands in the bucket of its window start). */
+  bucket: string;
+}
+
+export interface OutcomesResult {
+  key: string;
+  environment: string | null;
+  granularity: OutcomeGranularity;
+  since: string;
+  until: string;
+  /** Upper bounds of `latencyBuckets` (ms); the last bucket is +Inf. */
+  latencyBucketsMs: readonly number[];
+  rows: OutcomeRow[];
+  totals: OutcomeTotals[];
 }
 
 /** `rg.sdk.<env>.status`: what one client has applied, for the propagation-lag histogram. */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { LATENCY_BUCKETS_MS, type OutcomeBatch, type OutcomeCohort } from '#rollgate/contracts';
 
 export interface OutcomeAggregatorOptions {
@@ -160,6 +161,7 @@ export class OutcomeAggregator {
         }
         batches.push({
           schema: 1,
+          batchId: randomUUID(),
           clientId: this.options.clientId,
           environment: this.options.environment,
           flagKey,

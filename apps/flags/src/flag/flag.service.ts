@@ -81,6 +81,8 @@ const foldEvents = <State, Event>(
  */
 @Injectable()
 export class FlagService {
+  private readonly commitListeners: Array<() => void> = [];
+
   constructor(
     @Inject(EVENT_STORE) private readonly store: FlagEventStore,
     @Inject(COMMAND_LOG) private readonly commands: CommandLog,
@@ -89,6 +91,11 @@ export class FlagService {
     @Optional() @Inject(INLINE_PROJECTION) private readonly projection?: InlineProjection,
     @Optional() @Inject(POSITION_WAITER) private readonly waiter?: AppliedPositionWaiter,
   ) {}
+
+  /** Called right after every append that committed events (the outbox publisher wakes on it, not on its next poll). */
+  onCommitted(listener: () => void): void {
+    this.commitListeners.push(listener);
+  }
 
   async handleFlag(envelope: CommandEnvelope<unknown>, input: FlagCommandInput): Promise<FlagCommandResult> {
     const key = commandKey(input as FlagCommand);
@@ -212,6 +219,7 @@ export class FlagService {
             position: result.firstPosition,
           });
         }
+        for (const listener of this.commitListeners) listener();
         const next = events.reduce<State>((current, event, i) => aggregate.evolve(current, event, version + i + 1), state);
         if (last !== undefined && this.waiter) await this.waiter.waitFor(last, APPLY_WAIT_MS);
         return { state: next, version: result.nextVersion, position: result.firstPosition, duplicate: false, appended: events.length };

@@ -7,6 +7,7 @@ import {
   type CommandEnvelope,
   type FLAG_COMMANDS,
   type FLAG_QUERIES,
+  type OUTCOME_QUERY,
   type Reply,
 } from '#rollgate/contracts';
 import { MessagingError, NATS_CONNECTION, requestCommand } from '#rollgate/messaging';
@@ -15,7 +16,7 @@ import { GatewayEnv } from '../gateway.config.js';
 import type { CommandContext } from './command-context.js';
 
 export type FlagCommandVerb = (typeof FLAG_COMMANDS)[keyof typeof FLAG_COMMANDS];
-export type FlagQueryNoun = (typeof FLAG_QUERIES)[keyof typeof FLAG_QUERIES];
+export type FlagQueryNoun = (typeof FLAG_QUERIES)[keyof typeof FLAG_QUERIES] | typeof OUTCOME_QUERY;
 
 /**
  * The gateway's only way to the flags service: `rg.cmd.flags.<verb>` with the raw CommandEnvelope, and

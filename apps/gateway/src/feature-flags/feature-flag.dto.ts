@@ -420,3 +420,6 @@ export class AnalyticsQueryDto {
   @IsIn(ANALYTICS_GRANULARITIES)
   granularity?: (typeof ANALYTICS_GRANULARITIES)[number];
 }
+
+/** `GET /feature-flags/{key}/outcomes`: the same window and filters as analytics. */
+export class OutcomesQueryDto extends AnalyticsQueryDto {}

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import type { AnalyticsResult, AuditEntry, FlagCommandResult, FlagView, Page } from '#rollgate/contracts';
+import { OUTCOME_QUERY, type AnalyticsResult, type AuditEntry, type FlagCommandResult, type FlagView, type OutcomesResult, type Page } from '#rollgate/contracts';
 import { ValidationError, currentCorrelationId } from '#rollgate/platform';
 import { EVALUATE_ROLES, READ_ROLES, WRITE_ROLES, type Principal } from '../auth/principal.js';
 import { CurrentPrincipal, Roles } from '../auth/roles.decorator.js';
@@ -19,6 +19,7 @@ import {
   EvaluateFeatureFlagDto,
   HistoryQueryDto,
   ListFeatureFlagsQueryDto,
+  OutcomesQueryDto,
   RevertFeatureFlagDto,
   SetRulesDto,
   ToggleOrConfigureEnvironmentDto,
@@ -257,5 +258,18 @@ export class FeatureFlagsController {
     };
     return toSnakeCase(await this.flags.query<AnalyticsResult>('analytics', payload, ctxOf(principal)));
   }
-}
 
+  @Get(':key/outcomes')
+  @Roles(...READ_ROLES)
+  @ApiOperation({ summary: 'Outcomes reported by SDKs per variant (cohort) and window: requests, errors, users with errors, latency histogram, exposures' })
+  async outcomes(@Param('key', KeyParamPipe) key: string, @Query() query: OutcomesQueryDto, @CurrentPrincipal() principal: Principal) {
+    const payload = {
+      key,
+      since: query.since ?? new Date(Date.now() - DAY_MS).toISOString(),
+      ...(query.until === undefined ? {} : { until: query.until }),
+      ...(query.environment === undefined ? {} : { environment: query.environment }),
+      ...(query.granularity === undefined ? {} : { granularity: query.granularity }),
+    };
+    return toSnakeCase(await this.flags.query<OutcomesResult>(OUTCOME_QUERY, payload, ctxOf(principal)));
+  }
+}
