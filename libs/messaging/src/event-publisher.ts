@@ -86,6 +86,7 @@ export class EventPublisher {
   private stopped = false;
   private running: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
+  private wakeRequested = false;
   private leading = false;
   private position: AllPosition = START;
   private publishedTotal = 0;
@@ -117,6 +118,8 @@ export class EventPublisher {
 
   /** Skips the rest of the current poll wait (call after an append for the lowest latency). */
   wake(): void {
+    // A wake that lands while the loop is reading (not sleeping) must not be lost: the next sleep returns at once.
+    this.wakeRequested = true;
     this.wakeUp?.();
   }
 
@@ -264,12 +267,18 @@ export class EventPublisher {
 
   private sleep(ms: number): Promise<void> {
     if (this.stopped) return Promise.resolve();
+    if (this.wakeRequested) {
+      this.wakeRequested = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
+      const done = (): void => {
         clearTimeout(timer);
+        this.wakeRequested = false;
+        this.wakeUp = undefined;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.wakeUp = done;
     });
   }

@@ -40,6 +40,7 @@ export class FlagFeed implements AppliedPositionWaiter {
   private running = false;
   private loop: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
+  private wakeRequested = false;
   private polling: Promise<number> | undefined;
 
   constructor(
@@ -76,10 +77,17 @@ export class FlagFeed implements AppliedPositionWaiter {
         } catch (error) {
           this.options.onError?.(error);
         }
+        // A waiter that arrived while the read was in flight may need an event that read could not see yet.
+        if (this.wakeRequested) {
+          this.wakeRequested = false;
+          continue;
+        }
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, this.pollIntervalMs);
           this.wakeUp = () => {
             clearTimeout(timer);
+            this.wakeUp = undefined;
+            this.wakeRequested = false;
             resolve();
           };
         });
@@ -107,6 +115,7 @@ export class FlagFeed implements AppliedPositionWaiter {
         resolve(applied);
       };
       this.waiters.push({ position, resolve: done });
+      this.wakeRequested = true;
       this.wakeUp?.();
     });
   }
