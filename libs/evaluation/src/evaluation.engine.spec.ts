@@ -272,6 +272,57 @@ describe(EvaluationEngine.name, () => {
       expect(engine.size).toBe(1);
     });
 
+    it('lookup gives the compiled flag; evaluateFlag and isEnabledFlag answer as evaluate and isEnabled do', () => {
+      engine.upsert(flag('rollout', { rules: [{ id: 'pro', conditions: [{ attribute: 'plan', operator: 'equals', values: ['pro'] }] }], defaultRollout: { type: 'percentage', ppm: 300_000 } }));
+      engine.upsert(flag('checkout', {}, { type: 'experiment', variants: [{ key: 'a', payload: 'A', weight: 1 }, { key: 'b', payload: 'B', weight: 1 }] }));
+      engine.upsert(flag('dark', { defaultRollout: { type: 'none' } }, { type: 'experiment', variants: [{ key: 'x', payload: 'X', weight: 1 }] }));
+      expect(engine.lookup('missing')).toBeUndefined();
+      const contexts = [{ plan: 'pro' }, ...Array.from({ length: 50 }, (_, i) => ({ userId: `u${i}` })), {}, 'not a context' as never, null as never];
+      for (const key of ['rollout', 'checkout', 'dark']) {
+        const compiled = engine.lookup(key)!;
+        expect(compiled.key).toBe(key);
+        for (const ctx of contexts) {
+          expect(engine.isEnabledFlag(compiled, ctx)).toBe(engine.isEnabled(key, ctx));
+          for (const fallback of [false, 'fallback', { layout: 'x' }] as const) {
+            expect(engine.evaluateFlag(compiled, ctx, fallback)).toEqual(engine.evaluate(key, ctx, fallback));
+          }
+        }
+      }
+      engine.setStale(true);
+      expect(engine.evaluateFlag(engine.lookup('checkout')!, { userId: 'u1' }, '')).toMatchObject({ reason: 'STALE' });
+    });
+
+    it('revision moves whenever a held compiled flag may have been replaced or removed, and only then', () => {
+      const seen = [engine.revision];
+      const moved = () => {
+        const r = engine.revision;
+        const changed = r !== seen[seen.length - 1];
+        seen.push(r);
+        return changed;
+      };
+      engine.upsert(flag('a', {}));
+      expect(moved()).toBe(true);
+      const held = engine.lookup('a')!;
+      engine.evaluate('a', {}, false);
+      engine.setStale(true);
+      engine.setStale(false);
+      expect(moved()).toBe(false);
+      expect(() => engine.upsert(flag('Bad Key', {}))).toThrow(FlagValidationError);
+      expect(moved()).toBe(false);
+      engine.upsert(flag('a', { enabled: false }, { version: 4 }));
+      expect(moved()).toBe(true);
+      expect(engine.lookup('a')).not.toBe(held);
+      expect(engine.evaluateFlag(held, {}, false)).toMatchObject({ value: true, flagVersion: 3 }); // a held flag is the version it was
+      engine.upsertSegment({ key: 's', conditions: [{ attribute: 'plan', operator: 'in', values: ['pro'] }] });
+      expect(moved()).toBe(true);
+      engine.removeSegment('s');
+      expect(moved()).toBe(true);
+      engine.remove('a');
+      expect(moved()).toBe(true);
+      engine.load({ environment: 'production', flags: [flag('b', {})] });
+      expect(moved()).toBe(true);
+    });
+
     it('refuses a snapshot of another environment', () => {
       expect(() => engine.load({ environment: 'staging', flags: [] })).toThrow(EnvironmentMismatchError);
     });

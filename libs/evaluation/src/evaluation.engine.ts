@@ -36,6 +36,7 @@ export class EvaluationEngine {
   // Only definitions that reference segments are kept, so a segment change can recompile them.
   private segmentUsers = new Map<string, FlagDefinition>();
   private stale = false;
+  private revisionValue = 0;
   private readonly clock: () => number;
 
   constructor(
@@ -53,6 +54,24 @@ export class EvaluationEngine {
     return this.flags.has(key);
   }
 
+  /**
+   * The compiled flag held for a key, or undefined. With {@link evaluateFlag} and {@link isEnabledFlag} a caller
+   * can look a flag up once and keep it (the SDK does, next to its exposure counters) until {@link revision}
+   * moves on.
+   */
+  lookup(key: string): CompiledFlag | undefined {
+    return this.flags.get(key);
+  }
+
+  /**
+   * Increases whenever a compiled flag may have been replaced or removed (`load`, `upsert*`, `remove*`): a flag
+   * kept from `lookup` is still the one held while the revision is unchanged. Staleness does not count here;
+   * it is applied at evaluation time.
+   */
+  get revision(): number {
+    return this.revisionValue;
+  }
+
   keys(): IterableIterator<string> {
     return this.flags.keys();
   }
@@ -65,12 +84,14 @@ export class EvaluationEngine {
   /** Compiles and stores (or replaces) a flag. Throws FlagValidationError; the old version stays then. */
   upsert(definition: FlagDefinition): void {
     const compiled = compileFlag(definition, this.segments, this.environment);
+    this.revisionValue++;
     this.flags.set(definition.key, compiled);
     if (compiled.segmentKeys.length > 0) this.segmentUsers.set(definition.key, definition);
     else this.segmentUsers.delete(definition.key);
   }
 
   remove(key: string): boolean {
+    this.revisionValue++;
     this.segmentUsers.delete(key);
     return this.flags.delete(key);
   }
@@ -80,6 +101,7 @@ export class EvaluationEngine {
     const problems = validateSegment(segment);
     if (problems.length > 0) throw new FlagValidationError(String((segment as { key?: unknown }).key), problems);
     this.segments.set(segment.key, segment);
+    this.revisionValue++;
     for (const definition of this.segmentUsers.values()) {
       if (definition.environments[this.environment]?.rules?.some((r) => r.segments?.includes(segment.key))) this.upsert(definition);
     }
@@ -91,6 +113,7 @@ export class EvaluationEngine {
     if (user !== undefined) {
       throw new FlagValidationError(user.key, [{ path: 'segments', message: `segment ${JSON.stringify(key)} is still referenced` }]);
     }
+    this.revisionValue++;
     return this.segments.delete(key);
   }
 
@@ -119,6 +142,7 @@ export class EvaluationEngine {
         rejected.push({ key: String(definition?.key), problems: error.problems });
       }
     }
+    this.revisionValue++;
     this.flags = flags;
     this.segments = segments;
     this.segmentUsers = segmentUsers;
@@ -141,6 +165,20 @@ export class EvaluationEngine {
   evaluate<T extends JsonValue>(key: string, context: EvaluationContext, defaultValue: T, now?: number): EvaluationResult<T> {
     const flag = this.flags.get(key);
     if (flag === undefined) return makeResult(defaultValue, undefined, 'ERROR', undefined, undefined, 'FLAG_NOT_FOUND');
+    return this.evaluateFlag(flag, context, defaultValue, now);
+  }
+
+  /** True when the flag is on for the context (see CompiledFlag.isOn); false for unknown flags and errors. */
+  isEnabled(key: string, context: EvaluationContext, now?: number): boolean {
+    const flag = this.flags.get(key);
+    return flag !== undefined && this.isEnabledFlag(flag, context, now);
+  }
+
+  /**
+   * `evaluate` for a flag already looked up (see {@link lookup}): the same result, reasons and error codes, minus
+   * FLAG_NOT_FOUND. The flag should be one this engine holds, or held until it changed (its old version then).
+   */
+  evaluateFlag<T extends JsonValue>(flag: CompiledFlag, context: EvaluationContext, defaultValue: T, now?: number): EvaluationResult<T> {
     if (!isContext(context)) {
       if (context !== undefined && context !== null) return makeResult(defaultValue, undefined, 'ERROR', flag.version, undefined, 'INVALID_CONTEXT');
       context = EMPTY_CONTEXT;
@@ -160,10 +198,8 @@ export class EvaluationEngine {
     return result as EvaluationResult<T>;
   }
 
-  /** True when the flag is on for the context (see CompiledFlag.isOn); false for unknown flags and errors. */
-  isEnabled(key: string, context: EvaluationContext, now?: number): boolean {
-    const flag = this.flags.get(key);
-    if (flag === undefined) return false;
+  /** `isEnabled` for a flag already looked up (see {@link lookup}). */
+  isEnabledFlag(flag: CompiledFlag, context: EvaluationContext, now?: number): boolean {
     if (!isContext(context)) {
       if (context !== undefined && context !== null) return false;
       context = EMPTY_CONTEXT;
@@ -175,4 +211,3 @@ export class EvaluationEngine {
     }
   }
 }
-

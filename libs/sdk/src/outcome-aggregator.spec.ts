@@ -29,6 +29,24 @@ describe(OutcomeAggregator.name, () => {
     expect(agg.takeBatches()).toEqual([]);
   });
 
+  it('adds exposures given as counts (the client drains its per-flag counters this way) to the current window', () => {
+    const agg = make();
+    agg.exposure('exp', 'blue', 40);
+    agg.exposure('exp', 'blue', 2);
+    agg.exposure('exp', 'green', 5);
+    agg.exposure('pay', 'off', 0); // nothing counted: no batch for it
+    agg.track('exp', 'green', 'u1', 'success', 1);
+    agg.roll(T0 + 10_000);
+    agg.exposure('exp', 'blue', 7);
+    agg.roll(T0 + 20_000);
+    const batches = agg.takeBatches();
+    expect(batches.map((b) => [b.flagKey, b.windowStart, Object.fromEntries(b.cohorts.map((c) => [c.variant, c.exposures]))])).toEqual([
+      ['exp', '2026-01-01T00:00:00.000Z', { blue: 42, green: 5 }],
+      ['exp', '2026-01-01T00:00:10.000Z', { blue: 7 }],
+    ]);
+    expect(batches[0]!.cohorts.find((c) => c.variant === 'green')).toMatchObject({ exposures: 5, requests: 1 });
+  });
+
   it('puts a latency equal to a bound into that bound', () => {
     expect(latencyBucket(0)).toBe(0);
     expect(latencyBucket(5)).toBe(0);
@@ -79,8 +97,9 @@ describe(OutcomeAggregator.name, () => {
     agg.track('b', 'on', 'u', 'success', 1);
     agg.exposure('c', 'on');
     agg.track('d', 'on', 'u', 'error', 1);
+    agg.exposure('e', 'on', 5); // five exposures refused
     agg.roll(T0 + 1);
     expect(agg.takeBatches().map((b) => b.flagKey)).toEqual(['a', 'b']);
-    expect(agg.droppedFlags).toBe(2);
+    expect(agg.droppedFlags).toBe(7);
   });
 });

@@ -22,7 +22,7 @@ class CohortAcc {
   latencySumMs = 0;
 }
 
-/** Boolean flags' two cohorts sit in fields, so counting an exposure costs one map lookup. */
+/** Boolean flags' two cohorts sit in fields; other variants in a map. */
 class FlagAcc {
   on: CohortAcc | null = null;
   off: CohortAcc | null = null;
@@ -56,8 +56,9 @@ export function latencyBucket(latencyMs: number): number {
 }
 
 /**
- * Per-window outcome and exposure counts, per flag and variant (the cohort). The hot path only increments
- * counters; windows are cut by `roll(now)` from the client's timer, so evaluation never reads the clock.
+ * Per-window outcome and exposure counts, per flag and variant (the cohort). Windows are cut by `roll(now)` from
+ * the client's timer, so evaluation never reads the clock; exposures arrive summed per window from the client's
+ * per-flag counters (see RollgateClient), outcomes one `track` at a time.
  * Closed windows wait in a bounded queue until published: while NATS is down memory stays bounded and what
  * was thrown away is counted (`droppedWindows`, `droppedFlags`).
  */
@@ -87,11 +88,11 @@ export class OutcomeAggregator {
     return this.pending.length;
   }
 
-  private flag(key: string): FlagAcc | undefined {
+  private flag(key: string, weight = 1): FlagAcc | undefined {
     let acc = this.current.get(key);
     if (acc === undefined) {
       if (this.current.size >= this.maxFlags) {
-        this.droppedFlags++;
+        this.droppedFlags += weight;
         return undefined;
       }
       this.current.set(key, (acc = new FlagAcc()));
@@ -99,12 +100,16 @@ export class OutcomeAggregator {
     return acc;
   }
 
-  exposure(key: string, variant: string): void {
-    const acc = this.current.get(key) ?? this.flag(key);
+  /**
+   * Adds `count` exposures of the flag's variant to the current window. The client counts evaluations in per-flag
+   * slots and adds them here once per window, right before `roll`; a flag refused by `maxFlags` adds `count` to
+   * `droppedFlags`.
+   */
+  exposure(key: string, variant: string, count = 1): void {
+    if (count <= 0) return;
+    const acc = this.current.get(key) ?? this.flag(key, count);
     if (acc === undefined) return;
-    if (variant === 'on') (acc.on ??= new CohortAcc()).exposures++;
-    else if (variant === 'off') (acc.off ??= new CohortAcc()).exposures++;
-    else acc.cohort(variant).exposures++;
+    acc.cohort(variant).exposures += count;
   }
 
   track(key: string, variant: string, unit: string | undefined, outcome: 'success' | 'error', latencyMs: number | undefined): void {

@@ -159,6 +159,25 @@ describe(`${RollgateClient.name} against a real NATS JetStream`, () => {
     st.unsubscribe();
   });
 
+  it('exposures counted before a live change or a removal mid-window are reported in that window', async () => {
+    await service.append('flag-kept', booleanFlag('kept', ENV, false));
+    await service.append('flag-dropped', booleanFlag('dropped', ENV, true));
+    const batches: OutcomeBatch[] = [];
+    const client = await open(clientOptions(service, SHARED_NATS, { outcomeSink: (b) => batches.push(b) }));
+    for (let i = 0; i < 3; i++) client.isEnabled('kept', { userId: `u${i}` });
+    for (let i = 0; i < 5; i++) client.isEnabled('dropped', { userId: `u${i}` });
+    await service.append('flag-kept', toggle(ENV, true));
+    // A rule on a segment nobody defined: the SDK leaves the invalid definition out, so the flag is gone from it.
+    await service.append('flag-dropped', { type: 'RulesChanged', data: { environment: ENV, rules: [{ id: 'r', segments: ['ghost'] }] } });
+    await waitFor('both events applied', () => client.getFlag('kept')?.version === 2 && client.stats.rejectedFlags === 1);
+    expect(client.isEnabled('kept', {})).toBe(true);
+    expect(client.isEnabled('dropped', {})).toBe(false);
+    expect(client.evaluate('dropped', {}, false)).toMatchObject({ errorCode: 'FLAG_NOT_FOUND' });
+    expect(client.flushOutcomes()).toBe(2);
+    const counts = Object.fromEntries(batches.map((b) => [b.flagKey, Object.fromEntries(b.cohorts.map((c) => [c.variant, c.exposures]))]));
+    expect(counts).toEqual({ kept: { off: 3, on: 1 }, dropped: { on: 5 } });
+  });
+
   it('refuses to start without servers or an environment', () => {
     expect(() => RollgateClient.create({ environment: ENV })).toThrow(/servers or connection/);
     expect(() => RollgateClient.create({ environment: '', servers: SHARED_NATS })).toThrow(/environment/);
