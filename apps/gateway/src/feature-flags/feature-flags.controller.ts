@@ -249,27 +249,27 @@ export class FeatureFlagsController {
   @Roles(...READ_ROLES)
   @ApiOperation({ summary: 'Evaluation counts per variant, environment and time bucket' })
   async analytics(@Param('key', KeyParamPipe) key: string, @Query() query: AnalyticsQueryDto, @CurrentPrincipal() principal: Principal) {
-    const payload = {
-      key,
-      since: query.since ?? new Date(Date.now() - DAY_MS).toISOString(),
-      ...(query.until === undefined ? {} : { until: query.until }),
-      ...(query.environment === undefined ? {} : { environment: query.environment }),
-      ...(query.granularity === undefined ? {} : { granularity: query.granularity }),
-    };
-    return toSnakeCase(await this.flags.query<AnalyticsResult>('analytics', payload, ctxOf(principal)));
+    return toSnakeCase(await this.flags.query<AnalyticsResult>('analytics', windowPayload(key, query), ctxOf(principal)));
   }
 
   @Get(':key/outcomes')
   @Roles(...READ_ROLES)
   @ApiOperation({ summary: 'Outcomes reported by SDKs per variant (cohort) and window: requests, errors, users with errors, latency histogram, exposures' })
   async outcomes(@Param('key', KeyParamPipe) key: string, @Query() query: OutcomesQueryDto, @CurrentPrincipal() principal: Principal) {
-    const payload = {
-      key,
-      since: query.since ?? new Date(Date.now() - DAY_MS).toISOString(),
-      ...(query.until === undefined ? {} : { until: query.until }),
-      ...(query.environment === undefined ? {} : { environment: query.environment }),
-      ...(query.granularity === undefined ? {} : { granularity: query.granularity }),
-    };
-    return toSnakeCase(await this.flags.query<OutcomesResult>(OUTCOME_QUERY, payload, ctxOf(principal)));
+    return toSnakeCase(await this.flags.query<OutcomesResult>(OUTCOME_QUERY, windowPayload(key, query), ctxOf(principal)));
   }
+}
+
+/** A flag's counts over a time window (the last day unless `since` is given), as the rollup queries take it. */
+function windowPayload(
+  key: string,
+  query: { since?: string; until?: string; environment?: string; granularity?: string },
+): Record<string, unknown> {
+  return {
+    key,
+    since: query.since ?? new Date(Date.now() - DAY_MS).toISOString(),
+    ...(query.until === undefined ? {} : { until: query.until }),
+    ...(query.environment === undefined ? {} : { environment: query.environment }),
+    ...(query.granularity === undefined ? {} : { granularity: query.granularity }),
+  };
 }
