@@ -1,28 +1,25 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AuditEntry, FlagCommandResult, FlagSnapshot, FlagView, Page, Reply } from '#rollgate/contracts';
 import type { FlagDefinition } from '#rollgate/evaluation';
 import { ProjectionRunner } from '#rollgate/event-store';
-import { loadConfig } from '#rollgate/platform';
-import { createTestDatabase, type TestDatabase, startPrivateNats, type PrivateNats } from '#rollgate/testing';
+import type { TestDatabase } from '#rollgate/testing';
 import type { EvaluationReply } from './evaluation/evaluation.service.js';
-import { createFlagsApp } from './flags.app.js';
-import { FlagsEnv } from './flags.config.js';
-import { flagsMigrations } from './flags.migrations.js';
 import { FlagsRuntime } from './flags.runtime.js';
 import { FlagStateProjection } from './flag-state/flag-state.projection.js';
 import { DEFAULT_FLAGS } from './seed/default-flags.seed.js';
+import { startFlagsTestApp, type FlagsTestApp } from './testing/flags-test-app.js';
 
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('flags service over NATS (real Postgres and NATS)', () => {
+  let testApp: FlagsTestApp;
   let db: TestDatabase;
-  let nats: PrivateNats;
   let app: NestFastifyApplication;
   let nc: NatsConnection;
   let pool: pg.Pool;
@@ -54,28 +51,18 @@ describe('flags service over NATS (real Postgres and NATS)', () => {
   });
 
   beforeAll(async () => {
-    [db, nats] = await Promise.all([createTestDatabase([...flagsMigrations]), startPrivateNats()]);
-    const rawEnv = {
-      DATABASE_URL: db.appUrl,
-      ROLLGATE_MIGRATION_DATABASE_URL: db.ownerUrl,
-      NATS_URL: nats.url,
-      ROLLGATE_HTTP_PORT: '0',
-      ROLLGATE_LOG_LEVEL: 'warn',
+    testApp = await startFlagsTestApp({
       ROLLGATE_FLAGS_EVENT_STREAM: streamName,
       ROLLGATE_FLAGS_AUDIT_POLL_MS: '20',
       ROLLGATE_FLAGS_COUNTS_FLUSH_MS: '200',
-    };
-    app = await createFlagsApp(loadConfig(FlagsEnv, rawEnv), rawEnv);
-    nc = await connect({ servers: nats.url });
+    });
+    ({ app, db, nc } = testApp);
     pool = new pg.Pool({ connectionString: db.appUrl, max: 4 });
   });
 
   afterAll(async () => {
-    await app?.close();
-    await nc?.close();
     await pool?.end();
-    await nats?.destroy();
-    await db?.drop();
+    await testApp?.close();
   });
 
   it('seeds the five default flags once: on in development and staging, off in production', async () => {

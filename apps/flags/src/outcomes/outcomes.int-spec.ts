@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Registry } from 'prom-client';
 import {
@@ -12,13 +12,10 @@ import {
   type Reply,
 } from '#rollgate/contracts';
 import type { FlagDefinition } from '#rollgate/evaluation';
-import { loadConfig } from '#rollgate/platform';
 import { RollgateClient } from '#rollgate/sdk';
-import { createTestDatabase, startPrivateNats, waitFor, type PrivateNats, type TestDatabase } from '#rollgate/testing';
-import { createFlagsApp } from '../flags.app.js';
-import { FlagsEnv } from '../flags.config.js';
-import { flagsMigrations } from '../flags.migrations.js';
+import { waitFor, type PrivateNats } from '#rollgate/testing';
 import { OutcomeIntake } from './outcome-intake.js';
+import { startFlagsTestApp, type FlagsTestApp } from '../testing/flags-test-app.js';
 
 const ENV = 'production';
 const CLIENTS = 4;
@@ -38,7 +35,7 @@ interface Expected {
 }
 
 describe(OutcomeIntake.name, () => {
-  let db: TestDatabase;
+  let testApp: FlagsTestApp;
   let nats: PrivateNats;
   let app: NestFastifyApplication;
   let nc: NatsConnection;
@@ -67,18 +64,11 @@ describe(OutcomeIntake.name, () => {
     );
 
   beforeAll(async () => {
-    [db, nats] = await Promise.all([createTestDatabase([...flagsMigrations]), startPrivateNats()]);
-    const rawEnv = {
-      DATABASE_URL: db.appUrl,
-      ROLLGATE_MIGRATION_DATABASE_URL: db.ownerUrl,
-      NATS_URL: nats.url,
-      ROLLGATE_HTTP_PORT: '0',
-      ROLLGATE_LOG_LEVEL: 'warn',
+    testApp = await startFlagsTestApp({
       ROLLGATE_FLAGS_SEED: 'false',
       ROLLGATE_FLAGS_EVENT_STREAM: streamName,
-    };
-    app = await createFlagsApp(loadConfig(FlagsEnv, rawEnv), rawEnv);
-    nc = await connect({ servers: nats.url });
+    });
+    ({ app, nats, nc } = testApp);
     const production = (defaultRollout: FlagDefinition['environments'][string]['defaultRollout']) => ({ [ENV]: { enabled: true, rules: [], defaultRollout } });
     await create({ key: 'o-split', name: 'o-split', type: 'percentage', environments: production({ type: 'percentage', ppm: 500_000 }) });
     await create({ key: 'o-all', name: 'o-all', type: 'boolean', environments: production({ type: 'all_users' }) });
@@ -93,10 +83,7 @@ describe(OutcomeIntake.name, () => {
   });
 
   afterAll(async () => {
-    await app?.close();
-    await nc?.close();
-    await nats?.destroy();
-    await db?.drop();
+    await testApp?.close();
   });
 
   it('aggregates exactly what N SDK clients tracked: requests, errors, error users, latency buckets and exposures per variant', async () => {

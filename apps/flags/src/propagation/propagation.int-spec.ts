@@ -1,21 +1,18 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Registry } from 'prom-client';
 import type { Reply, SdkStatusReport } from '#rollgate/contracts';
-import { loadConfig } from '#rollgate/platform';
 import { RollgateClient } from '#rollgate/sdk';
-import { createTestDatabase, startPrivateNats, waitFor, type PrivateNats, type TestDatabase } from '#rollgate/testing';
-import { createFlagsApp } from '../flags.app.js';
-import { FlagsEnv } from '../flags.config.js';
-import { flagsMigrations } from '../flags.migrations.js';
+import { waitFor, type PrivateNats } from '#rollgate/testing';
 import { PropagationMonitor } from './propagation-monitor.js';
+import { startFlagsTestApp, type FlagsTestApp } from '../testing/flags-test-app.js';
 
 const STATUS_INTERVAL_MS = 100;
 
 describe(PropagationMonitor.name, () => {
-  let db: TestDatabase;
+  let testApp: FlagsTestApp;
   let nats: PrivateNats;
   let app: NestFastifyApplication;
   let nc: NatsConnection;
@@ -45,26 +42,16 @@ describe(PropagationMonitor.name, () => {
   });
 
   beforeAll(async () => {
-    [db, nats] = await Promise.all([createTestDatabase([...flagsMigrations]), startPrivateNats()]);
-    const rawEnv = {
-      DATABASE_URL: db.appUrl,
-      ROLLGATE_MIGRATION_DATABASE_URL: db.ownerUrl,
-      NATS_URL: nats.url,
-      ROLLGATE_HTTP_PORT: '0',
-      ROLLGATE_LOG_LEVEL: 'warn',
+    testApp = await startFlagsTestApp({
       ROLLGATE_FLAGS_SEED: 'false',
       ROLLGATE_FLAGS_EVENT_STREAM: streamName,
       ROLLGATE_FLAGS_SDK_STATUS_INTERVAL_MS: String(STATUS_INTERVAL_MS),
-    };
-    app = await createFlagsApp(loadConfig(FlagsEnv, rawEnv), rawEnv);
-    nc = await connect({ servers: nats.url });
+    });
+    ({ app, nats, nc } = testApp);
   });
 
   afterAll(async () => {
-    await app?.close();
-    await nc?.close();
-    await nats?.destroy();
-    await db?.drop();
+    await testApp?.close();
   });
 
   it('observes appliedAt - lastEventRecordedAt once per newly applied event, from the second report of a client on', async () => {

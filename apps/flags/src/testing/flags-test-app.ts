@@ -1,0 +1,46 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { loadConfig } from '#rollgate/platform';
+import { createTestDatabase, startPrivateNats, type PrivateNats, type TestDatabase } from '#rollgate/testing';
+import { createFlagsApp } from '../flags.app.js';
+import { FlagsEnv } from '../flags.config.js';
+import { flagsMigrations } from '../flags.migrations.js';
+
+export interface FlagsTestApp {
+  app: NestFastifyApplication;
+  db: TestDatabase;
+  nats: PrivateNats;
+  /** A client connection on the same private server, for raw requests and subscriptions. */
+  nc: NatsConnection;
+  close(): Promise<void>;
+}
+
+/**
+ * The flags service in-process on a fresh migrated database and a private nats-server (its subjects and queue
+ * group are fixed, so on a shared server another suite's instance could answer this suite's requests).
+ */
+export async function startFlagsTestApp(env: Record<string, string> = {}): Promise<FlagsTestApp> {
+  const [db, nats] = await Promise.all([createTestDatabase([...flagsMigrations]), startPrivateNats()]);
+  const rawEnv = {
+    DATABASE_URL: db.appUrl,
+    ROLLGATE_MIGRATION_DATABASE_URL: db.ownerUrl,
+    NATS_URL: nats.url,
+    ROLLGATE_HTTP_PORT: '0',
+    ROLLGATE_LOG_LEVEL: 'warn',
+    ...env,
+  };
+  const app = await createFlagsApp(loadConfig(FlagsEnv, rawEnv), rawEnv);
+  const nc = await connect({ servers: nats.url });
+  return {
+    app,
+    db,
+    nats,
+    nc,
+    close: async () => {
+      await app.close();
+      await nc.close();
+      await nats.destroy();
+      await db.drop();
+    },
+  };
+}
