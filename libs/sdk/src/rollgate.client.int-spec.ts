@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { LATENCY_BUCKETS_MS, type OutcomeBatch, type SdkStatusReport } from '#rollgate/contracts';
 import { RollgateClient, type FlagChangeEvent, type RollgateClientOptions, type StatusEvent } from './rollgate.client.js';
+import { startPrivateNats, type PrivateNats } from '#rollgate/testing';
 import { FakeFlagsService, booleanFlag, toggle, waitFor } from './testing/fake-flags-service.js';
-import { PrivateNatsServer } from './testing/nats-server.js';
 
 jest.setTimeout(60_000);
 const ENV = 'production';
@@ -185,14 +185,14 @@ describe(`${RollgateClient.name} against a real NATS JetStream`, () => {
 });
 
 describe(`${RollgateClient.name} with NATS going away`, () => {
-  let server: PrivateNatsServer;
+  let server: PrivateNats;
   let admin: NatsConnection;
   let service: FakeFlagsService;
   let dir: string;
   const clients: RollgateClient[] = [];
 
   beforeEach(async () => {
-    server = await PrivateNatsServer.start();
+    server = await startPrivateNats();
     admin = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
     service = await FakeFlagsService.start(admin);
     dir = mkdtempSync(join(tmpdir(), 'rg-sdk-'));
@@ -201,7 +201,7 @@ describe(`${RollgateClient.name} with NATS going away`, () => {
   afterEach(async () => {
     for (const client of clients.splice(0)) await client.close();
     await admin.close();
-    await server.stop();
+    await server.destroy();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -214,7 +214,7 @@ describe(`${RollgateClient.name} with NATS going away`, () => {
     await service.append('flag-x', toggle(ENV, false));
     await waitFor('x v2', () => client.getFlag('x')?.version === 2);
 
-    await server.kill();
+    await server.stop(true);
     await waitFor('disconnected', () => !client.isConnected);
     // Serving the last known flags, never throwing.
     expect(client.evaluate('x', { userId: 'u' }, true)).toMatchObject({ value: false });
@@ -222,7 +222,7 @@ describe(`${RollgateClient.name} with NATS going away`, () => {
     expect(client.evaluate('x', { userId: 'u' }, true)).toMatchObject({ value: false, reason: 'STALE', flagVersion: 2 });
     expect(client.isEnabled('x', {})).toBe(false);
 
-    await server.restart();
+    await server.start();
     await flushed(admin);
     // Changes after the restart, one of them never published (the next event of its stream reveals the hole):
     // the client must still end equal to the service.
@@ -242,7 +242,7 @@ describe(`${RollgateClient.name} with NATS going away`, () => {
     await service.append('flag-f', booleanFlag('f', ENV, true));
     const first = await RollgateClient.connect(clientOptions(service, server.url, { snapshotFile: file, snapshotFileDebounceMs: 10 }));
     await first.close(); // writes the file
-    await server.kill();
+    await server.stop(true);
 
     const cold = await RollgateClient.connect(clientOptions(service, server.url, { snapshotFile: file, staleAfterMs: 60_000 }));
     clients.push(cold);
@@ -250,7 +250,7 @@ describe(`${RollgateClient.name} with NATS going away`, () => {
     expect(cold.evaluate('f', {}, false)).toMatchObject({ value: true, reason: 'STALE', flagVersion: 1 });
     expect(cold.evaluate('missing', {}, false)).toMatchObject({ value: false, reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND' });
 
-    await server.restart();
+    await server.start();
     await flushed(admin);
     await service.append('flag-f', toggle(ENV, false));
     await waitFor('cold client caught up', () => cold.isConnected && !cold.isStale && cold.getFlag('f')?.version === 2, 20_000);
@@ -259,7 +259,7 @@ describe(`${RollgateClient.name} with NATS going away`, () => {
   });
 
   it('without NATS and without a snapshot file, connect gives up with SDK.NOT_READY', async () => {
-    await server.kill();
+    await server.stop(true);
     await expect(RollgateClient.connect(clientOptions(service, server.url, { readyTimeoutMs: 300 }))).rejects.toMatchObject({ code: 'SDK.NOT_READY' });
   });
 });
