@@ -1,3 +1,4 @@
+import { ErrorCodes } from './error-codes.js';
 import type { FlagEvent, SegmentEvent } from './flags/flag.events.js';
 
 /** What the event store puts in `metadata`: who and why, and the chain of causes behind an event. */
@@ -32,7 +33,7 @@ export type FlagEventWire = EventWire & FlagEvent;
 export type SegmentEventWire = EventWire & SegmentEvent;
 
 export class EventWireError extends Error {
-  readonly code = 'CONTRACTS.BAD_EVENT';
+  readonly code = ErrorCodes.badEvent;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'EventWireError';

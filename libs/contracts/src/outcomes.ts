@@ -1,4 +1,5 @@
 import { IsIn, IsISO8601, IsOptional, Matches } from 'class-validator';
+import { KEY_PATTERN, keyMessage } from './keys.js';
 
 /**
  * What SDKs and services publish about flags in use: outcome batches on `rg.obs.<env>.<flagKey>` and applied
@@ -53,11 +54,11 @@ export const OUTCOME_GRANULARITIES = ['minute', 'hour', 'day'] as const;
 export type OutcomeGranularity = (typeof OUTCOME_GRANULARITIES)[number];
 
 export class OutcomesQuery {
-  @Matches(/^[a-z0-9][a-z0-9_-]{0,99}$/, { message: 'key must match ^[a-z0-9][a-z0-9_-]{0,99}$' })
+  @Matches(KEY_PATTERN, { message: keyMessage('key') })
   key!: string;
 
   @IsOptional()
-  @Matches(/^[a-z0-9][a-z0-9_-]{0,99}$/, { message: 'environment must match ^[a-z0-9][a-z0-9_-]{0,99}$' })
+  @Matches(KEY_PATTERN, { message: keyMessage('environment') })
   environment?: string;
 
   @IsISO8601({ strict: true })

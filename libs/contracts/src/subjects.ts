@@ -1,3 +1,5 @@
+import { KEY_PATTERN } from './keys.js';
+
 /**
  * Every NATS subject Rollgate uses. `rg.evt.*` belongs to JetStream only; `rg.cmd.*` and `rg.qry.*` to core
  * request-reply. Never bind a core handler on `rg.evt.*` (Nest unwraps foreign JSON there).
@@ -6,7 +8,7 @@ export const SERVICES = ['flags', 'canary', 'rollback'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
 /** Subject tokens: lower-case keys without dots, so a flag key is one token. */
-export const SUBJECT_TOKEN = /^[a-z0-9][a-z0-9_-]{0,99}$/;
+export const SUBJECT_TOKEN: RegExp = KEY_PATTERN;
 export const EVENT_TYPE_TOKEN = /^[A-Z][A-Za-z0-9]*$/;
 
 export const subjects = {

@@ -1,25 +1,28 @@
+import { Type } from 'class-transformer';
 import {
-  Allow,
   ArrayMaxSize,
+  ArrayUnique,
   IsArray,
   IsBoolean,
   IsIn,
   IsInt,
   IsISO8601,
+  IsNumber,
   IsObject,
   IsOptional,
   IsString,
   Matches,
+  Max,
   MaxLength,
   Min,
   ValidateIf,
+  ValidateNested,
 } from 'class-validator';
 import type { EnvironmentConfig, FlagDefinition, Rollout, Rule, Segment } from '#rollgate/evaluation';
+import { KEY_PATTERN, keyMessage } from '../keys.js';
 import type { FlagDetails } from './flag.events.js';
+import { ROLLOUT_STRATEGIES, type RolloutStrategy, type RolloutStrategyInput } from './flag.rollout-strategy.js';
 
-/** Flag, segment and environment keys are one NATS subject token each. */
-export const KEY_PATTERN = /^[a-z0-9][a-z0-9_-]{0,99}$/;
-const KEY_MESSAGE = 'must match ^[a-z0-9][a-z0-9_-]{0,99}$ (lower case, digits, _ and -)';
 export const MAX_USER_LIST_DELTA = 100_000;
 
 /**
@@ -28,6 +31,8 @@ export const MAX_USER_LIST_DELTA = 100_000;
  */
 export const FLAG_COMMANDS = {
   create: 'create',
+  /** Details, default rollout and target environments in one decision and one append (HTTP PUT /feature-flags/{key}). */
+  update: 'update',
   updateDetails: 'update-details',
   archive: 'archive',
   unarchive: 'unarchive',
@@ -42,19 +47,9 @@ export const FLAG_COMMANDS = {
   removeSegment: 'remove-segment',
 } as const;
 
-export const FLAG_QUERIES = {
-  get: 'get',
-  list: 'list',
-  history: 'history',
-  audit: 'audit',
-  snapshot: 'snapshot',
-  evaluate: 'evaluate',
-  segments: 'segments',
-  analytics: 'analytics',
-} as const;
 
 abstract class FlagTarget {
-  @Matches(KEY_PATTERN, { message: `key ${KEY_MESSAGE}` })
+  @Matches(KEY_PATTERN, { message: keyMessage('key') })
   key!: string;
 
   /** Optimistic concurrency from the caller (HTTP If-Match); absent = decide on the latest version. */
@@ -74,11 +69,75 @@ export class UpdateFlagDetailsPayload extends FlagTarget {
   changes!: Partial<FlagDetails>;
 }
 
+/** `update.rollout`: a strategy and its fields (see `rolloutOfStrategy`). */
+export class RolloutStrategyFields implements RolloutStrategyInput {
+  @IsIn(ROLLOUT_STRATEGIES)
+  strategy!: RolloutStrategy;
+
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(100)
+  percentage?: number;
+
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_USER_LIST_DELTA)
+  @IsString({ each: true })
+  @MaxLength(256, { each: true })
+  users?: string[];
+
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0.001)
+  @Max(24 * 366)
+  gradualDurationHours?: number;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  gradualSteps?: number;
+
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  gradualStart?: string;
+}
+
+/**
+ * Several changes to one flag, decided together against its current state and appended as one batch (one
+ * expected version, one transaction), or refused as a whole:
+ * - `details` → one FlagDetailsChanged;
+ * - `rollout` → RolloutChanged of the default rollout in each target environment (`targetEnvironments`, else
+ *   every environment enabled now) that exists;
+ * - `targetEnvironments` → enabled exactly there: FlagToggled on / off, EnvironmentConfigured (enabled, with the
+ *   new rollout, else production's) for a target the flag lacks; an `environment` rollout is retargeted too.
+ * Rules and user lists are untouched. At least one of the three must be given.
+ */
+export class UpdateFlagPayload extends FlagTarget {
+  @IsOptional()
+  @IsObject()
+  details?: Partial<FlagDetails>;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => RolloutStrategyFields)
+  rollout?: RolloutStrategyFields;
+
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @ArrayUnique()
+  @Matches(KEY_PATTERN, { each: true, message: keyMessage('each of targetEnvironments') })
+  targetEnvironments?: string[];
+}
+
 export class ArchiveFlagPayload extends FlagTarget {}
 export class UnarchiveFlagPayload extends FlagTarget {}
 
 export class ToggleFlagPayload extends FlagTarget {
-  @Matches(KEY_PATTERN, { message: `environment ${KEY_MESSAGE}` })
+  @Matches(KEY_PATTERN, { message: keyMessage('environment') })
   environment!: string;
 
   @IsBoolean()
@@ -86,7 +145,7 @@ export class ToggleFlagPayload extends FlagTarget {
 }
 
 export class ConfigureEnvironmentPayload extends FlagTarget {
-  @Matches(KEY_PATTERN, { message: `environment ${KEY_MESSAGE}` })
+  @Matches(KEY_PATTERN, { message: keyMessage('environment') })
   environment!: string;
 
   @IsObject()
@@ -94,12 +153,12 @@ export class ConfigureEnvironmentPayload extends FlagTarget {
 }
 
 export class RemoveEnvironmentPayload extends FlagTarget {
-  @Matches(KEY_PATTERN, { message: `environment ${KEY_MESSAGE}` })
+  @Matches(KEY_PATTERN, { message: keyMessage('environment') })
   environment!: string;
 }
 
 export class ChangeRolloutPayload extends FlagTarget {
-  @Matches(KEY_PATTERN, { message: `environment ${KEY_MESSAGE}` })
+  @Matches(KEY_PATTERN, { message: keyMessage('environment') })
   environment!: string;
 
   @IsObject()
@@ -113,7 +172,7 @@ export class ChangeRolloutPayload extends FlagTarget {
 }
 
 export class SetRulesPayload extends FlagTarget {
-  @Matches(KEY_PATTERN, { message: `environment ${KEY_MESSAGE}` })
+  @Matches(KEY_PATTERN, { message: keyMessage('environment') })
   environment!: string;
 
   @IsArray()
@@ -122,7 +181,7 @@ export class SetRulesPayload extends FlagTarget {
 }
 
 export class ChangeUserListPayload extends FlagTarget {
-  @Matches(KEY_PATTERN, { message: `environment ${KEY_MESSAGE}` })
+  @Matches(KEY_PATTERN, { message: keyMessage('environment') })
   environment!: string;
 
   @IsOptional()
@@ -166,7 +225,7 @@ export class DefineSegmentPayload {
 }
 
 export class RemoveSegmentPayload {
-  @Matches(KEY_PATTERN, { message: `key ${KEY_MESSAGE}` })
+  @Matches(KEY_PATTERN, { message: keyMessage('key') })
   key!: string;
 }
 
@@ -183,70 +242,3 @@ export interface FlagCommandResult {
   flag: FlagDefinition | null;
 }
 
-export const FLAG_STATUSES = ['active', 'archived'] as const;
-
-export class ListFlagsQuery {
-  @IsOptional()
-  @Matches(KEY_PATTERN, { message: `environment ${KEY_MESSAGE}` })
-  environment?: string;
-
-  @IsOptional()
-  @IsString()
-  @MaxLength(100)
-  tag?: string;
-
-  @IsOptional()
-  @IsIn(FLAG_STATUSES)
-  status?: (typeof FLAG_STATUSES)[number];
-}
-
-export class FlagKeyQuery {
-  @Matches(KEY_PATTERN, { message: `key ${KEY_MESSAGE}` })
-  key!: string;
-
-  /** State as of a past version or time (history and as-of evaluation). */
-  @IsOptional()
-  @IsISO8601({ strict: true })
-  asOf?: string;
-}
-
-export class SnapshotQuery {
-  @Matches(KEY_PATTERN, { message: `environment ${KEY_MESSAGE}` })
-  environment!: string;
-}
-
-export class EvaluateFlagQuery {
-  @Matches(KEY_PATTERN, { message: `key ${KEY_MESSAGE}` })
-  key!: string;
-
-  @Matches(KEY_PATTERN, { message: `environment ${KEY_MESSAGE}` })
-  environment!: string;
-
-  @IsObject()
-  context!: Record<string, unknown>;
-
-  /** Returned (reason ERROR) when the flag is unknown or serves no value; any JSON value. */
-  @IsOptional()
-  @Allow()
-  defaultValue?: unknown;
-
-  /** Evaluate as the flag was at this time: what was served then. */
-  @IsOptional()
-  @IsISO8601({ strict: true })
-  asOf?: string;
-}
-
-export interface AuditEntry {
-  key: string;
-  version: number;
-  eventType: string;
-  actor: string | null;
-  reason: string | null;
-  commandId: string | null;
-  correlationId: string | null;
-  recordedAt: string;
-  globalPosition: string;
-  change: unknown;
-  before: FlagDefinition | null;
-  after: FlagDefinition | null;
-}

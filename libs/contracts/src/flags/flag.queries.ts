@@ -1,13 +1,92 @@
-import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { Allow, IsIn, IsInt, IsISO8601, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import type { FlagDefinition, Segment } from '#rollgate/evaluation';
-import { KEY_PATTERN } from './flag.commands.js';
+import { KEY_PATTERN, keyMessage } from '../keys.js';
 
-const KEY_MESSAGE = 'must match ^[a-z0-9][a-z0-9_-]{0,99}$ (lower case, digits, _ and -)';
+/** Nouns of `rg.qry.flags.<noun>`; the body is the query object itself (no envelope). */
+export const FLAG_QUERIES = {
+  get: 'get',
+  list: 'list',
+  history: 'history',
+  audit: 'audit',
+  snapshot: 'snapshot',
+  evaluate: 'evaluate',
+  segments: 'segments',
+  analytics: 'analytics',
+} as const;
+
 export const MAX_PAGE_SIZE = 500;
+
+export const FLAG_STATUSES = ['active', 'archived'] as const;
+
+export class ListFlagsQuery {
+  @IsOptional()
+  @Matches(KEY_PATTERN, { message: keyMessage('environment') })
+  environment?: string;
+
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  tag?: string;
+
+  @IsOptional()
+  @IsIn(FLAG_STATUSES)
+  status?: (typeof FLAG_STATUSES)[number];
+}
+
+export class FlagKeyQuery {
+  @Matches(KEY_PATTERN, { message: keyMessage('key') })
+  key!: string;
+
+  /** State as of a past version or time (history and as-of evaluation). */
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  asOf?: string;
+}
+
+export class SnapshotQuery {
+  @Matches(KEY_PATTERN, { message: keyMessage('environment') })
+  environment!: string;
+}
+
+export class EvaluateFlagQuery {
+  @Matches(KEY_PATTERN, { message: keyMessage('key') })
+  key!: string;
+
+  @Matches(KEY_PATTERN, { message: keyMessage('environment') })
+  environment!: string;
+
+  @IsObject()
+  context!: Record<string, unknown>;
+
+  /** Returned (reason ERROR) when the flag is unknown or serves no value; any JSON value. */
+  @IsOptional()
+  @Allow()
+  defaultValue?: unknown;
+
+  /** Evaluate as the flag was at this time: what was served then. */
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  asOf?: string;
+}
+
+export interface AuditEntry {
+  key: string;
+  version: number;
+  eventType: string;
+  actor: string | null;
+  reason: string | null;
+  commandId: string | null;
+  correlationId: string | null;
+  recordedAt: string;
+  globalPosition: string;
+  change: unknown;
+  before: FlagDefinition | null;
+  after: FlagDefinition | null;
+}
 
 /** `rg.qry.flags.history`: one flag's events as AuditEntry, oldest first, from `fromVersion` (default 1). */
 export class FlagHistoryQuery {
-  @Matches(KEY_PATTERN, { message: `key ${KEY_MESSAGE}` })
+  @Matches(KEY_PATTERN, { message: keyMessage('key') })
   key!: string;
 
   @IsOptional()
@@ -25,7 +104,7 @@ export class FlagHistoryQuery {
 /** `rg.qry.flags.audit`: the audit trail across flags, oldest first; page on with `after` = the last `globalPosition`. */
 export class AuditQuery {
   @IsOptional()
-  @Matches(KEY_PATTERN, { message: `key ${KEY_MESSAGE}` })
+  @Matches(KEY_PATTERN, { message: keyMessage('key') })
   key?: string;
 
   @IsOptional()
@@ -56,7 +135,7 @@ export class AuditQuery {
 /** `rg.qry.flags.segments`: every defined segment (optionally one). */
 export class SegmentsQuery {
   @IsOptional()
-  @Matches(KEY_PATTERN, { message: `key ${KEY_MESSAGE}` })
+  @Matches(KEY_PATTERN, { message: keyMessage('key') })
   key?: string;
 }
 
@@ -66,11 +145,11 @@ export type AnalyticsGranularity = (typeof ANALYTICS_GRANULARITIES)[number];
 /** `rg.qry.flags.analytics`: evaluation counts in [since, until), grouped per flag, environment, variant, value, bucket. */
 export class AnalyticsQuery {
   @IsOptional()
-  @Matches(KEY_PATTERN, { message: `key ${KEY_MESSAGE}` })
+  @Matches(KEY_PATTERN, { message: keyMessage('key') })
   key?: string;
 
   @IsOptional()
-  @Matches(KEY_PATTERN, { message: `environment ${KEY_MESSAGE}` })
+  @Matches(KEY_PATTERN, { message: keyMessage('environment') })
   environment?: string;
 
   @IsISO8601({ strict: true })

@@ -1,0 +1,19 @@
+import { ErrorCodes } from '../error-codes.js';
+
+/** Stable codes of the flags service; the HTTP status follows from the suffix (platform `httpStatusOf`). */
+export const FLAG_ERROR_CODES = {
+  notFound: 'FLAGS.NOT_FOUND',
+  alreadyExists: 'FLAGS.ALREADY_EXISTS',
+  archived: 'FLAGS.ARCHIVED',
+  versionConflict: 'FLAGS.VERSION_CONFLICT',
+  environmentNotFound: 'FLAGS.ENVIRONMENT_NOT_FOUND',
+  ruleNotFound: 'FLAGS.RULE_NOT_FOUND',
+  revertTargetNotFound: 'FLAGS.REVERT_TARGET_NOT_FOUND',
+  segmentNotFound: 'FLAGS.SEGMENT_NOT_FOUND',
+  segmentInUse: 'FLAGS.SEGMENT_IN_USE',
+  validation: ErrorCodes.validation,
+  /** The store's code: a command id is global, whichever service reuses it. */
+  commandIdConflict: ErrorCodes.commandIdConflict,
+} as const;
+
+export type FlagErrorCode = (typeof FLAG_ERROR_CODES)[keyof typeof FLAG_ERROR_CODES];
