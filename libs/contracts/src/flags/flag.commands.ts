@@ -1,4 +1,3 @@
-import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayUnique,
@@ -7,21 +6,18 @@ import {
   IsIn,
   IsInt,
   IsISO8601,
-  IsNumber,
   IsObject,
   IsOptional,
   IsString,
   Matches,
-  Max,
   MaxLength,
   Min,
   ValidateIf,
-  ValidateNested,
 } from 'class-validator';
 import type { EnvironmentConfig, FlagDefinition, Rollout, Rule, Segment } from '#rollgate/evaluation';
 import { KEY_PATTERN, keyMessage } from '../keys.js';
 import type { FlagDetails } from './flag.events.js';
-import { ROLLOUT_STRATEGIES, type RolloutStrategy, type RolloutStrategyInput } from './flag.rollout-strategy.js';
+import type { RolloutStrategyInput } from './flag.rollout-strategy.js';
 
 export const MAX_USER_LIST_DELTA = 100_000;
 
@@ -69,41 +65,6 @@ export class UpdateFlagDetailsPayload extends FlagTarget {
   changes!: Partial<FlagDetails>;
 }
 
-/** `update.rollout`: a strategy and its fields (see `rolloutOfStrategy`). */
-export class RolloutStrategyFields implements RolloutStrategyInput {
-  @IsIn(ROLLOUT_STRATEGIES)
-  strategy!: RolloutStrategy;
-
-  @IsOptional()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(100)
-  percentage?: number;
-
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(MAX_USER_LIST_DELTA)
-  @IsString({ each: true })
-  @MaxLength(256, { each: true })
-  users?: string[];
-
-  @IsOptional()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0.001)
-  @Max(24 * 366)
-  gradualDurationHours?: number;
-
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(10_000)
-  gradualSteps?: number;
-
-  @IsOptional()
-  @IsISO8601({ strict: true })
-  gradualStart?: string;
-}
-
 /**
  * Several changes to one flag, decided together against its current state and appended as one batch (one
  * expected version, one transaction), or refused as a whole:
@@ -119,11 +80,10 @@ export class UpdateFlagPayload extends FlagTarget {
   @IsObject()
   details?: Partial<FlagDetails>;
 
+  /** Checked by `rolloutStrategyProblems` in the decider (a nested class here would need reflect-metadata in every client of the contracts). */
   @IsOptional()
   @IsObject()
-  @ValidateNested()
-  @Type(() => RolloutStrategyFields)
-  rollout?: RolloutStrategyFields;
+  rollout?: RolloutStrategyInput;
 
   @IsOptional()
   @IsArray()

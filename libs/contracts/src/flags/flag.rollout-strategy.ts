@@ -32,12 +32,45 @@ export const percentToPpm = (percent: number): number => Math.min(PPM_ALL, Math.
 
 export const ppmToPercent = (ppm: number): number => ppm / PPM_PER_PERCENT;
 
-/** What `rolloutOfStrategy` needs beyond the wire shape, with paths relative to the input. */
-export function rolloutStrategyProblems(input: RolloutStrategyInput): Problem[] {
-  if (input.strategy === 'percentage' && input.percentage === undefined) {
-    return [{ path: 'percentage', message: 'is required by the percentage strategy' }];
+const FIELDS = new Set(['strategy', 'percentage', 'users', 'gradualDurationHours', 'gradualSteps', 'gradualStart']);
+const STRATEGIES: ReadonlySet<unknown> = new Set(ROLLOUT_STRATEGIES);
+const MAX_USERS = 100_000;
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+
+const isFiniteIn = (value: unknown, min: number, max: number): boolean =>
+  typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max;
+
+/**
+ * Everything wrong with strategy fields from the wire (unknown fields, types, ranges, a percentage the
+ * percentage strategy lacks), with paths relative to them. Empty when `rolloutOfStrategy` may use them.
+ */
+export function rolloutStrategyProblems(input: unknown): Problem[] {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return [{ path: '', message: 'must be an object' }];
+  const fields = input as Record<string, unknown>;
+  const out: Problem[] = [];
+  for (const field of Object.keys(fields)) if (!FIELDS.has(field)) out.push({ path: field, message: 'unknown field' });
+  if (!STRATEGIES.has(fields['strategy'])) out.push({ path: 'strategy', message: `must be one of ${ROLLOUT_STRATEGIES.join(', ')}` });
+  const { percentage, users, gradualDurationHours, gradualSteps, gradualStart } = fields;
+  if (percentage !== undefined && !isFiniteIn(percentage, 0, 100)) out.push({ path: 'percentage', message: 'must be a number in 0..100' });
+  if (percentage === undefined && fields['strategy'] === 'percentage') {
+    out.push({ path: 'percentage', message: 'is required by the percentage strategy' });
   }
-  return [];
+  if (
+    users !== undefined &&
+    (!Array.isArray(users) || users.length > MAX_USERS || users.some((u) => typeof u !== 'string' || u.length > 256))
+  ) {
+    out.push({ path: 'users', message: `must be at most ${MAX_USERS} strings of at most 256 characters` });
+  }
+  if (gradualDurationHours !== undefined && !isFiniteIn(gradualDurationHours, 0.001, 24 * 366)) {
+    out.push({ path: 'gradualDurationHours', message: `must be a number in 0.001..${24 * 366}` });
+  }
+  if (gradualSteps !== undefined && !(Number.isInteger(gradualSteps) && isFiniteIn(gradualSteps, 1, 10_000))) {
+    out.push({ path: 'gradualSteps', message: 'must be an integer in 1..10000' });
+  }
+  if (gradualStart !== undefined && !(typeof gradualStart === 'string' && ISO_8601.test(gradualStart) && !Number.isNaN(Date.parse(gradualStart)))) {
+    out.push({ path: 'gradualStart', message: 'must be an ISO-8601 time' });
+  }
+  return out;
 }
 
 /**

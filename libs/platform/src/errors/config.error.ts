@@ -1,3 +1,4 @@
+import { ErrorCodes } from '#rollgate/contracts';
 import { RollgateError } from './rollgate.error.js';
 
 export interface InvalidVariable {
@@ -12,7 +13,7 @@ export class ConfigError extends RollgateError {
 
   constructor(variables: InvalidVariable[]) {
     super(
-      'GENERIC.CONFIG',
+      ErrorCodes.config,
       `Invalid configuration: ${variables.map((v) => `${v.name} (${v.messages.join('; ')})`).join(', ')}`,
       { details: { variables } },
     );

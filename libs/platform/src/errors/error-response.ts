@@ -2,7 +2,7 @@ import { HttpException } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
 import { ErrorCodes, type ErrorBody } from '#rollgate/contracts';
 import { httpStatusOf } from './http-status.js';
-import { RollgateError, isErrorBody } from './rollgate.error.js';
+import { RollgateError, isErrorBody, validationDetails } from './rollgate.error.js';
 
 export interface ErrorResponse {
   status: number;
@@ -21,10 +21,10 @@ const CODE_BY_STATUS: Readonly<Record<number, string>> = {
   403: ErrorCodes.forbidden,
   404: ErrorCodes.notFound,
   408: ErrorCodes.timeout,
-  409: 'GENERIC.CONFLICT',
+  409: ErrorCodes.conflict,
   413: ErrorCodes.payloadTooLarge,
-  415: 'GENERIC.UNSUPPORTED_MEDIA_TYPE',
-  429: 'GENERIC.RATE_LIMITED',
+  415: ErrorCodes.unsupportedMediaType,
+  429: ErrorCodes.rateLimited,
   503: ErrorCodes.unavailable,
   504: ErrorCodes.timeout,
 };
@@ -34,15 +34,16 @@ const fromHttpException = (exception: HttpException): ErrorResponse => {
   if (status >= 500 && status !== 503 && status !== 504) {
     return { status: 500, body: INTERNAL, unexpected: true };
   }
-  const code = CODE_BY_STATUS[status] ?? (status >= 500 ? ErrorCodes.internal : 'GENERIC.BAD_REQUEST');
+  const code = CODE_BY_STATUS[status] ?? (status >= 500 ? ErrorCodes.internal : ErrorCodes.badRequest);
   const response = exception.getResponse();
-  // Nest's own ValidationPipe puts the class-validator messages in `message` as a list
+  // Nest's own ValidationPipe puts the class-validator messages in `message` as a list: they become problems
+  // without a path, so every validation error keeps the one `{ problems }` shape.
   const messages =
     typeof response === 'object' && response !== null && Array.isArray((response as { message?: unknown }).message)
       ? ((response as { message: unknown[] }).message as unknown[])
       : undefined;
   const body: ErrorBody = messages
-    ? { code, message: 'Validation failed', details: { messages } }
+    ? { code, message: 'Validation failed', details: validationDetails(messages.map((m) => ({ path: '', message: String(m) }))) }
     : { code, message: exception.message };
   return { status, body, unexpected: false };
 };

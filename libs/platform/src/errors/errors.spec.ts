@@ -58,6 +58,21 @@ describe(RollgateError.name, () => {
   });
 });
 
+describe(ValidationError.name, () => {
+  it('carries one list of problems, capped, and names the first ones in its message', () => {
+    const error = ValidationError.of([{ path: 'rollout_percentage', message: 'must not be greater than 100' }]);
+    expect(error.toJSON()).toEqual({
+      code: 'GENERIC.VALIDATION',
+      message: 'Validation failed: rollout_percentage must not be greater than 100',
+      details: { problems: [{ path: 'rollout_percentage', message: 'must not be greater than 100' }] },
+    });
+    const many = ValidationError.of(Array.from({ length: 60 }, (_, i) => ({ path: `f${i}`, message: 'bad' })));
+    const problems = (many.details as { problems: Array<{ path: string; message: string }> }).problems;
+    expect(problems).toHaveLength(51);
+    expect(problems[50]).toEqual({ path: '...', message: '10 more problems' });
+  });
+});
+
 describe(httpStatusOf.name, () => {
   it.each([
     ['GENERIC.VALIDATION', 400],
@@ -97,7 +112,7 @@ describe(toErrorResponse.name, () => {
   it('maps Nest HttpExceptions by status, keeping validation messages', () => {
     expect(toErrorResponse(new BadRequestException(['name must be a string']))).toEqual({
       status: 400,
-      body: { code: 'GENERIC.VALIDATION', message: 'Validation failed', details: { messages: ['name must be a string'] } },
+      body: { code: 'GENERIC.VALIDATION', message: 'Validation failed', details: { problems: [{ path: '', message: 'name must be a string' }] } },
       unexpected: false,
     });
     expect(toErrorResponse(new NotFoundException('Cannot GET /x')).body.code).toBe('GENERIC.NOT_FOUND');

@@ -1,4 +1,4 @@
-import { ErrorCodes, type ErrorBody, type ErrorCode } from '#rollgate/contracts';
+import { ErrorCodes, type ErrorBody, type ErrorCode, type Problem, type ValidationDetails } from '#rollgate/contracts';
 
 export interface RollgateErrorOptions {
   details?: unknown;
@@ -52,12 +52,47 @@ export const isErrorBody = (value: unknown): value is ErrorBody =>
   CODE_SHAPE.test((value as ErrorBody).code) &&
   typeof (value as ErrorBody).message === 'string';
 
+/** Past this many problems the rest are summarised, so a hostile payload cannot inflate the error reply. */
+export const MAX_PROBLEMS = 50;
+
+/**
+ * `GENERIC.VALIDATION` with `details: { problems: [{ path, message }] }`: the one shape of every validation
+ * failure, from class-validator or from a model's validation, on HTTP and on the bus.
+ */
 export class ValidationError extends RollgateError {
   override readonly name: string = 'ValidationError';
   constructor(message: string, { code = ErrorCodes.validation, ...options }: GenericErrorOptions = {}) {
     super(code, message, options);
   }
+
+  /** The error for a list of problems; the message names the first few. */
+  static of(problems: readonly Problem[], message?: string): ValidationError {
+    return new ValidationError(message ?? `Validation failed: ${summarise(problems)}`, { details: validationDetails(problems) });
+  }
 }
+
+/** `{ problems }`, capped at MAX_PROBLEMS (the rest counted in a last entry at path `...`). */
+export const validationDetails = (problems: readonly Problem[]): ValidationDetails => {
+  if (problems.length <= MAX_PROBLEMS) return { problems: [...problems] };
+  return {
+    problems: [...problems.slice(0, MAX_PROBLEMS), { path: '...', message: `${problems.length - MAX_PROBLEMS} more problems` }],
+  };
+};
+
+const summarise = (problems: readonly Problem[]): string =>
+  problems
+    .slice(0, 3)
+    .map(({ path, message }) => (path === '' ? message : `${path} ${message}`))
+    .join('; ');
+
+/** The problems of a validation error body, or undefined when it has none in the common shape. */
+export const problemsOf = (details: unknown): Problem[] | undefined => {
+  const problems = (details as { problems?: unknown } | null | undefined)?.problems;
+  if (!Array.isArray(problems)) return undefined;
+  return problems.filter(
+    (p): p is Problem => typeof p === 'object' && p !== null && typeof p.path === 'string' && typeof p.message === 'string',
+  );
+};
 
 export class NotFoundError extends RollgateError {
   override readonly name: string = 'NotFoundError';
@@ -83,7 +118,7 @@ export class ForbiddenError extends RollgateError {
 /** Default `GENERIC.CONFLICT`; stores and features pass `STORE.VERSION_CONFLICT`, `FLAGS.EXISTS` and the like. */
 export class ConflictError extends RollgateError {
   override readonly name: string = 'ConflictError';
-  constructor(message: string, { code = 'GENERIC.CONFLICT', ...options }: GenericErrorOptions = {}) {
+  constructor(message: string, { code = ErrorCodes.conflict, ...options }: GenericErrorOptions = {}) {
     super(code, message, options);
   }
 }

@@ -110,14 +110,17 @@ describe(HttpErrorFilter.name, () => {
       payload: { key: 7, rollout: { percentage: 101 }, admin: true },
     });
     expect(response.statusCode).toBe(400);
-    const body = response.json<{ code: string; message: string; details: { fields: Record<string, string[]> } }>();
+    const body = response.json<{ code: string; message: string; details: { problems: Array<{ path: string; message: string }> } }>();
     expect(body.code).toBe('GENERIC.VALIDATION');
     expect(body.message).toMatch(/^Validation failed: /);
-    expect(body.details.fields).toEqual({
-      key: ['key must be a string'],
-      'rollout.percentage': ['percentage must not be greater than 100'],
-      admin: ['property admin should not exist'],
-    });
+    expect(body.details.problems).toHaveLength(3);
+    expect(body.details.problems).toEqual(
+      expect.arrayContaining([
+        { path: 'key', message: 'key must be a string' },
+        { path: 'rollout.percentage', message: 'percentage must not be greater than 100' },
+        { path: 'admin', message: 'property admin should not exist' },
+      ]),
+    );
   });
 
   it('answers an unknown route with GENERIC.NOT_FOUND', async () => {

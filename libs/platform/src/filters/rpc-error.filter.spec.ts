@@ -60,7 +60,12 @@ describe(RpcErrorFilter.name, () => {
       ok: false,
       error: {
         code: 'GENERIC.VALIDATION',
-        details: { fields: { key: ['key must be a string'], extra: ['property extra should not exist'] } },
+        details: {
+          problems: expect.arrayContaining([
+            { path: 'key', message: 'key must be a string' },
+            { path: 'extra', message: 'property extra should not exist' },
+          ]),
+        },
       },
     });
   });
