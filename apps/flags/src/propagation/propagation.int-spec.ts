@@ -72,11 +72,13 @@ describe(PropagationMonitor.name, () => {
 
   it('counts malformed reports and reports for another environment than the subject as invalid', async () => {
     const invalid = () => metric('rollgate_flags_sdk_status_reports_total', { result: 'invalid' });
+    // Its own environment and client, apart from the lag test's lag-env reports.
+    const mine = (overrides: Partial<SdkStatusReport>) => JSON.stringify(report({ clientId: 'invalid-c', environment: 'invalid-env', ...overrides }));
     const start = await invalid();
-    nc.publish('rg.sdk.lag-env.status', 'not json');
-    nc.publish('rg.sdk.lag-env.status', JSON.stringify(report({ environment: 'other' })));
-    nc.publish('rg.sdk.lag-env.status', JSON.stringify(report({ appliedAt: 'yesterday' })));
-    nc.publish('rg.sdk.lag-env.status', JSON.stringify(report({ state: 'asleep' as 'connected' })));
+    nc.publish('rg.sdk.invalid-env.status', 'not json');
+    nc.publish('rg.sdk.invalid-env.status', mine({ environment: 'other' }));
+    nc.publish('rg.sdk.invalid-env.status', mine({ appliedAt: 'yesterday' }));
+    nc.publish('rg.sdk.invalid-env.status', mine({ state: 'asleep' as 'connected' }));
     await waitFor('four invalid reports', async () => (await invalid()) === start + 4);
   });
 
