@@ -1,5 +1,3 @@
-import { Type } from 'class-transformer';
-import { IsDefined, IsObject, IsOptional, IsString, Length, MaxLength, ValidateNested } from 'class-validator';
 import {
   ArchiveFlagPayload,
   ChangeRolloutPayload,
@@ -14,43 +12,13 @@ import {
   ToggleFlagPayload,
   UnarchiveFlagPayload,
   UpdateFlagDetailsPayload,
-  type CommandEnvelope,
+  UpdateFlagPayload,
+  envelopeOf,
 } from '#rollgate/contracts';
 
-/**
- * The raw CommandEnvelope of every `rg.cmd.flags.*` request, validated as a whole by the global pipe: unknown
- * fields are refused in the envelope and in the payload alike.
- */
-function envelopeOf<Payload extends object>(payloadClass: new () => Payload) {
-  abstract class Envelope implements CommandEnvelope<Payload> {
-    @IsString()
-    @Length(1, 200)
-    commandId!: string;
-
-    @IsString()
-    @Length(1, 200)
-    actor!: string;
-
-    @IsOptional()
-    @IsString()
-    @MaxLength(1_000)
-    reason?: string;
-
-    @IsOptional()
-    @IsString()
-    @MaxLength(128)
-    correlationId?: string;
-
-    @IsDefined()
-    @IsObject()
-    @ValidateNested()
-    @Type(() => payloadClass)
-    payload!: Payload;
-  }
-  return Envelope;
-}
-
+/** The raw CommandEnvelope of every `rg.cmd.flags.*` request (contracts `envelopeOf`), validated whole by the global pipe. */
 export class CreateFlagCommand extends envelopeOf(CreateFlagPayload) {}
+export class UpdateFlagCommand extends envelopeOf(UpdateFlagPayload) {}
 export class UpdateFlagDetailsCommand extends envelopeOf(UpdateFlagDetailsPayload) {}
 export class ArchiveFlagCommand extends envelopeOf(ArchiveFlagPayload) {}
 export class UnarchiveFlagCommand extends envelopeOf(UnarchiveFlagPayload) {}

@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { FLAG_COMMANDS, queueGroup, subjects, type FlagCommandResult, type SegmentCommandResult } from '#rollgate/contracts';
+import { FLAG_COMMANDS, flagSubjects, queueGroup, type FlagCommandResult, type SegmentCommandResult } from '#rollgate/contracts';
 import {
   ArchiveFlagCommand,
   ChangeRolloutCommand,
@@ -14,12 +14,13 @@ import {
   SetRulesCommand,
   ToggleFlagCommand,
   UnarchiveFlagCommand,
+  UpdateFlagCommand,
   UpdateFlagDetailsCommand,
 } from './flag-command.dto.js';
 import { FlagService } from './flag.service.js';
 
 const QUEUE = { queue: queueGroup('flags') };
-const command = (verb: string): string => subjects.command('flags', verb);
+const command = flagSubjects.command;
 
 /** `rg.cmd.flags.<verb>`: raw CommandEnvelope in, raw Reply out (see README). Validation is the global pipe's. */
 @Controller()
@@ -29,6 +30,11 @@ export class FlagNatsController {
   @MessagePattern(command(FLAG_COMMANDS.create), QUEUE)
   create(@Payload() envelope: CreateFlagCommand): Promise<FlagCommandResult> {
     return this.flags.handleFlag(envelope, { type: 'CreateFlag', data: envelope.payload });
+  }
+
+  @MessagePattern(command(FLAG_COMMANDS.update), QUEUE)
+  update(@Payload() envelope: UpdateFlagCommand): Promise<FlagCommandResult> {
+    return this.flags.handleFlag(envelope, { type: 'UpdateFlag', data: envelope.payload });
   }
 
   @MessagePattern(command(FLAG_COMMANDS.updateDetails), QUEUE)

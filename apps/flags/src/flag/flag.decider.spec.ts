@@ -58,6 +58,83 @@ describe(decideFlag.name, () => {
     given(created).when({ type: 'CreateFlag', data: { flag: created.data.flag } }).thenFails('FLAGS.ALREADY_EXISTS');
   });
 
+  describe('UpdateFlag: details, rollout and targeting decided together', () => {
+    const boolean: FlagEvent = {
+      type: 'FlagCreated',
+      data: {
+        flag: {
+          key: 'checkout',
+          name: 'Checkout',
+          type: 'boolean',
+          environments: {
+            production: { enabled: true, defaultRollout: { type: 'percentage', ppm: 100_000 } },
+            staging: { enabled: false, defaultRollout: { type: 'percentage', ppm: 100_000 } },
+          },
+        },
+      },
+    };
+
+    it('plans every change against the current state, in one batch', () => {
+      given(boolean)
+        .when({
+          type: 'UpdateFlag',
+          data: {
+            key: 'checkout',
+            details: { description: 'wider', name: 'Checkout' },
+            rollout: { strategy: 'percentage', percentage: 25 },
+            targetEnvironments: ['production', 'staging', 'eu_west'],
+          },
+        })
+        .then([
+          { type: 'FlagDetailsChanged', data: { changes: { description: 'wider' } } },
+          { type: 'RolloutChanged', data: { environment: 'production', rollout: { type: 'percentage', ppm: 250_000 } } },
+          { type: 'RolloutChanged', data: { environment: 'staging', rollout: { type: 'percentage', ppm: 250_000 } } },
+          { type: 'FlagToggled', data: { environment: 'staging', enabled: true } },
+          { type: 'EnvironmentConfigured', data: { environment: 'eu_west', config: { enabled: true, defaultRollout: { type: 'percentage', ppm: 250_000 } } } },
+        ]);
+    });
+
+    it('switches off what is no longer targeted and starts a gradual ramp at now', () => {
+      given(boolean)
+        .when({ type: 'UpdateFlag', data: { key: 'checkout', rollout: { strategy: 'gradual', gradualDurationHours: 1 }, targetEnvironments: ['staging'] } })
+        .then([
+          { type: 'RolloutChanged', data: { environment: 'staging', rollout: { type: 'gradual', from: 0, to: 1_000_000, start: NOW.getTime(), end: NOW.getTime() + 3_600_000 } } },
+          { type: 'FlagToggled', data: { environment: 'staging', enabled: true } },
+          { type: 'FlagToggled', data: { environment: 'production', enabled: false } },
+        ]);
+    });
+
+    it('refuses the whole update when one part is invalid, naming it by its payload path', () => {
+      const missing = given(boolean)
+        .when({ type: 'UpdateFlag', data: { key: 'checkout', details: { description: 'x' }, rollout: { strategy: 'percentage' }, targetEnvironments: ['production'] } })
+        .thenFails('GENERIC.VALIDATION');
+      expect(missing.details).toEqual({ problems: [{ path: 'rollout.percentage', message: 'is required by the percentage strategy' }] });
+      const unknown = given(boolean)
+        .when({ type: 'UpdateFlag', data: { key: 'checkout', rollout: { strategy: 'all_users', everyone: true } as never } })
+        .thenFails('GENERIC.VALIDATION');
+      expect(unknown.details).toEqual({ problems: [{ path: 'rollout.everyone', message: 'unknown field' }] });
+      // Variants on a boolean flag: only the resulting flag shows it.
+      const model = given(boolean)
+        .when({ type: 'UpdateFlag', data: { key: 'checkout', details: { variants: [{ key: 'a', weight: 1 }] }, rollout: { strategy: 'all_users' } } })
+        .thenFails('GENERIC.VALIDATION');
+      expect(model.details).toEqual({ problems: [{ path: 'variants', message: 'only experiment flags have variants (this is boolean)' }] });
+    });
+
+    it('refuses an empty update, an unknown flag and an archived one', () => {
+      given(boolean).when({ type: 'UpdateFlag', data: { key: 'checkout' } }).thenFails('GENERIC.VALIDATION');
+      given().when({ type: 'UpdateFlag', data: { key: 'checkout', details: { description: 'x' } } }).thenFails('FLAGS.NOT_FOUND');
+      given(boolean, { type: 'FlagArchived', data: {} })
+        .when({ type: 'UpdateFlag', data: { key: 'checkout', rollout: { strategy: 'percentage', percentage: 50 } } })
+        .thenFails('FLAGS.ARCHIVED');
+    });
+
+    it('is a no-op when nothing would change', () => {
+      given(boolean)
+        .when({ type: 'UpdateFlag', data: { key: 'checkout', details: { name: 'Checkout' }, rollout: { strategy: 'percentage', percentage: 10 }, targetEnvironments: ['production'] } })
+        .then([]);
+    });
+  });
+
   it('refuses an invalid definition with the problems and their paths', () => {
     const error = given()
       .when({
@@ -65,7 +142,7 @@ describe(decideFlag.name, () => {
         data: { flag: { ...created.data.flag, environments: { production: { enabled: true, defaultRollout: { type: 'percentage', ppm: 2_000_000 } } } } },
       })
       .thenFails('GENERIC.VALIDATION');
-    expect(error.details).toEqual({ problems: [{ path: 'environments.production.defaultRollout.ppm', message: 'must be an integer in 0..1000000' }] });
+    expect(error.details).toEqual({ problems: [{ path: 'flag.environments.production.defaultRollout.ppm', message: 'must be an integer in 0..1000000' }] });
   });
 
   it('refuses unknown fields anywhere in a definition', () => {
@@ -75,7 +152,7 @@ describe(decideFlag.name, () => {
         data: { flag: { ...created.data.flag, environments: { production: { enabled: true, defaultRollout: { type: 'all_users', ppm: 5 } as Rollout } } } },
       })
       .thenFails('GENERIC.VALIDATION');
-    expect(error.details).toEqual({ problems: [{ path: 'environments.production.defaultRollout.ppm', message: 'unknown field' }] });
+    expect(error.details).toEqual({ problems: [{ path: 'flag.environments.production.defaultRollout.ppm', message: 'unknown field' }] });
   });
 
   it('refuses changes to a flag that does not exist', () => {

@@ -1,6 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import {
   evolveFlag,
+  rolloutOfStrategy,
+  rolloutStrategyProblems,
   type ArchiveFlagPayload,
   type ChangeRolloutPayload,
   type ChangeUserListPayload,
@@ -14,6 +16,7 @@ import {
   type ToggleFlagPayload,
   type UnarchiveFlagPayload,
   type UpdateFlagDetailsPayload,
+  type UpdateFlagPayload,
 } from '#rollgate/contracts';
 import { validateFlag, type FlagDefinition, type Rollout, type Segment, type ValidationProblem } from '#rollgate/evaluation';
 import { FlagError, FlagErrorCodes } from './flag.errors.js';
@@ -28,6 +31,7 @@ import {
 /** Commands on one `flag-<key>` stream. `RevertFlag` carries the past state the service loaded for it. */
 export type FlagCommand =
   | { type: 'CreateFlag'; data: CreateFlagPayload }
+  | { type: 'UpdateFlag'; data: UpdateFlagPayload }
   | { type: 'UpdateFlagDetails'; data: UpdateFlagDetailsPayload }
   | { type: 'ArchiveFlag'; data: ArchiveFlagPayload }
   | { type: 'UnarchiveFlag'; data: UnarchiveFlagPayload }
@@ -62,6 +66,10 @@ const comparable = (flag: FlagState): unknown => {
   const { version: _version, ...rest } = flag;
   return JSON.parse(JSON.stringify(rest)) as unknown;
 };
+
+/** Problems found inside one field of the payload, with paths relative to the payload. */
+const under = (field: string, problems: readonly ValidationProblem[]): ValidationProblem[] =>
+  problems.map(({ path, message }) => ({ path: path === '' || path === '$' ? field : `${field}.${path}`, message }));
 
 function assertNoProblems(message: string, problems: readonly ValidationProblem[]): void {
   if (problems.length > 0) throw FlagError.invalid(message, problems);
@@ -105,8 +113,65 @@ const withoutVersion = (flag: FlagDefinition): Omit<FlagDefinition, 'version'> =
   return rest;
 };
 
+const same = (a: unknown, b: unknown): boolean => isDeepStrictEqual(JSON.parse(JSON.stringify(a ?? null)), JSON.parse(JSON.stringify(b ?? null)));
+
+/**
+ * The events of an `update`, planned against the flag as it is (see UpdateFlagPayload): details first, then the
+ * default rollout of each target environment, then the targeting. Changes that would not change anything are
+ * left out, so a batch holds only events that explain themselves.
+ */
+function updateEvents(flag: FlagDefinition, data: UpdateFlagPayload, now: Date): FlagEvent[] {
+  const events: FlagEvent[] = [];
+  const changes = Object.fromEntries(
+    Object.entries(data.details ?? {}).filter(([field, value]) => !same(value, (flag as unknown as Record<string, unknown>)[field])),
+  );
+  if (Object.keys(changes).length > 0) events.push({ type: 'FlagDetailsChanged', data: { changes } });
+
+  const existing = Object.keys(flag.environments);
+  const enabledNow = existing.filter((env) => flag.environments[env]!.enabled);
+  const targets = data.targetEnvironments;
+  let rollout: Rollout | undefined;
+  if (data.rollout !== undefined) {
+    rollout = rolloutOfStrategy(data.rollout, targets ?? enabledNow, now.getTime());
+    for (const environment of (targets ?? enabledNow).filter((env) => existing.includes(env))) {
+      if (!same(flag.environments[environment]!.defaultRollout, rollout)) events.push({ type: 'RolloutChanged', data: { environment, rollout } });
+    }
+  }
+  if (targets !== undefined) {
+    const template = flag.environments['production'] ?? flag.environments[existing[0] ?? ''];
+    // An environment-strategy rollout names the environments it is on in: retargeting rewrites that list too, or
+    // the flag would be switched on where its own rollout still says off.
+    const retargeted: Rollout = { type: 'environment', environments: [...targets] };
+    if (rollout === undefined) {
+      for (const environment of existing) {
+        const current = flag.environments[environment]!.defaultRollout;
+        if (current.type === 'environment' && !sameMembers(current.environments, targets)) {
+          events.push({ type: 'RolloutChanged', data: { environment, rollout: retargeted } });
+        }
+      }
+    }
+    for (const environment of targets) {
+      const config = flag.environments[environment];
+      if (config === undefined) {
+        const inherited = template?.defaultRollout.type === 'environment' ? retargeted : template?.defaultRollout;
+        const defaultRollout = rollout ?? inherited ?? { type: 'all_users' };
+        events.push({ type: 'EnvironmentConfigured', data: { environment, config: { enabled: true, defaultRollout } } });
+      } else if (!config.enabled) {
+        events.push({ type: 'FlagToggled', data: { environment, enabled: true } });
+      }
+    }
+    for (const environment of enabledNow.filter((env) => !targets.includes(env))) {
+      events.push({ type: 'FlagToggled', data: { environment, enabled: false } });
+    }
+  }
+  return events;
+}
+
+const sameMembers = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && a.every((item) => b.includes(item));
+
 /** The events a command produces, before the common checks on their result. */
-function eventsFor(command: FlagCommand, state: FlagState): FlagEvent[] {
+function eventsFor(command: FlagCommand, state: FlagState, now: Date): FlagEvent[] {
   switch (command.type) {
     case 'CreateFlag': {
       const flag = command.data.flag;
@@ -117,8 +182,20 @@ function eventsFor(command: FlagCommand, state: FlagState): FlagEvent[] {
       for (const field of ['version', 'archived'] as const) {
         if (typeof flag === 'object' && flag !== null && field in flag) problems.push({ path: field, message: 'is set by the service' });
       }
-      assertNoProblems('invalid flag definition', problems);
+      assertNoProblems('invalid flag definition', under('flag', problems));
       return [{ type: 'FlagCreated', data: { flag } }];
+    }
+    case 'UpdateFlag': {
+      const { details, rollout, targetEnvironments } = command.data;
+      if (details === undefined && rollout === undefined && targetEnvironments === undefined) {
+        throw FlagError.invalid('nothing to update', [{ path: '', message: 'send details, rollout or targetEnvironments' }]);
+      }
+      const flag = requireFlag(state, command.data.key);
+      assertNoProblems('invalid update', [
+        ...(details === undefined ? [] : under('details', detailsShapeProblems(details))),
+        ...(rollout === undefined ? [] : under('rollout', rolloutStrategyProblems(rollout))),
+      ]);
+      return updateEvents(flag, command.data, now);
     }
     case 'UpdateFlagDetails': {
       requireFlag(state, command.data.key);
@@ -212,8 +289,8 @@ function eventsFor(command: FlagCommand, state: FlagState): FlagEvent[] {
 }
 
 /**
- * Decides a flag command against the current state. Pure: time comes in as `now` (reserved for time-dependent
- * rules; gradual ramps carry their own dates) and the past state of a revert comes in the command.
+ * Decides a flag command against the current state. Pure: time comes in as `now` (the start of a gradual ramp an
+ * update asks for without one) and the past state of a revert comes in the command.
  *
  * Every command is checked the same way: the new events are folded with the shared `evolveFlag` and the result
  * must pass the model's `validateFlag`. A command whose result equals the current definition returns no
@@ -222,15 +299,18 @@ function eventsFor(command: FlagCommand, state: FlagState): FlagEvent[] {
 export function decideFlag(
   command: FlagCommand,
   state: FlagState,
-  _now: Date,
+  now: Date,
   context: FlagDecisionContext = {},
 ): FlagEvent[] {
-  const events = eventsFor(command, state);
+  const events = eventsFor(command, state, now);
   if (events.length === 0) return events;
   const next = fold(state, events);
   if (command.type !== 'CreateFlag' && isDeepStrictEqual(comparable(next), comparable(state))) return [];
   const problems = validateFlag(next, context.segments);
-  if (problems.length > 0) throw FlagError.invalid(`flag ${commandKey(command)} would be invalid`, problems);
+  // A created flag is the payload's `flag`; any other command's problems are named where they are in the flag.
+  if (problems.length > 0) {
+    throw FlagError.invalid(`flag ${commandKey(command)} would be invalid`, command.type === 'CreateFlag' ? under('flag', problems) : problems);
+  }
   return events;
 }
 

@@ -1,20 +1,9 @@
-import { ErrorCodes, type ErrorCode } from '#rollgate/contracts';
+import { FLAG_ERROR_CODES, type ErrorCode } from '#rollgate/contracts';
 import type { ValidationProblem } from '#rollgate/evaluation';
-import { RollgateError } from '#rollgate/platform';
+import { RollgateError, validationDetails } from '#rollgate/platform';
 
-/** Stable codes of the flags service; the HTTP status follows from the suffix (platform `httpStatusOf`). */
-export const FlagErrorCodes = {
-  notFound: 'FLAGS.NOT_FOUND',
-  alreadyExists: 'FLAGS.ALREADY_EXISTS',
-  archived: 'FLAGS.ARCHIVED',
-  versionConflict: 'FLAGS.VERSION_CONFLICT',
-  environmentNotFound: 'FLAGS.ENVIRONMENT_NOT_FOUND',
-  ruleNotFound: 'FLAGS.RULE_NOT_FOUND',
-  revertTargetNotFound: 'FLAGS.REVERT_TARGET_NOT_FOUND',
-  segmentNotFound: 'FLAGS.SEGMENT_NOT_FOUND',
-  segmentInUse: 'FLAGS.SEGMENT_IN_USE',
-  validation: ErrorCodes.validation,
-} as const;
+/** The flags service's codes (libs/contracts `flags/flag.codes.ts`). */
+export const FlagErrorCodes = FLAG_ERROR_CODES;
 
 export class FlagError extends RollgateError {
   override readonly name: string = 'FlagError';
@@ -26,7 +15,8 @@ export class FlagError extends RollgateError {
     return new FlagError(FlagErrorCodes.notFound, `flag ${key} does not exist`, { key });
   }
 
+  /** `GENERIC.VALIDATION` with the one details shape, `{ problems: [{ path, message }] }`. */
   static invalid(message: string, problems: readonly ValidationProblem[]): FlagError {
-    return new FlagError(FlagErrorCodes.validation, message, { problems });
+    return new FlagError(FlagErrorCodes.validation, message, validationDetails(problems));
   }
 }
