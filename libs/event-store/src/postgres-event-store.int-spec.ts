@@ -271,6 +271,8 @@ describe(ProjectionRunner.name, () => {
   });
 
   it('rolls back the whole batch, checkpoint included, when applying fails', async () => {
+    // An event of its own, so there is a batch to apply even when no other test appended one before.
+    await store.append(`flag-${randomUUID()}`, [toggled(1)], { expectedVersion: 'no_stream' });
     const name = `${table}-failing`;
     const failing: Projection = {
       name,
