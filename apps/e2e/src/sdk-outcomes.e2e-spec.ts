@@ -33,6 +33,15 @@ afterAll(async () => {
   await system?.stop();
 });
 
+/** Outcome batches the flags service has finished with, whatever the result, from its /metrics. */
+async function batchesSettled(): Promise<number> {
+  const text = await (await fetch(`${system.httpUrl('flags')}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('rollgate_flags_outcome_batches_total{'))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+}
+
 interface Counts {
   exposures: number;
   requests: number;
@@ -126,8 +135,10 @@ it('the counts the clients publish equal the counts the flags service aggregates
     throw new Error(`${error.message}; last totals ${JSON.stringify(last)}`);
   });
   expect(totals(aggregated)).toEqual(expected);
-  // Nothing counted twice: still equal a moment later (a duplicate batch would have pushed it past).
-  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  // Nothing counted twice: still equal once the service has settled (accepted, found duplicate, refused or
+  // dropped) as many batches as the clients published (a duplicate batch would have pushed it past).
+  const publishedBatches = clients.reduce((sum, o) => sum + o.client.stats.batchesPublished, 0);
+  await waitFor('the service to settle every published batch', async () => (await batchesSettled()) >= publishedBatches, { timeoutMs: 15_000 });
   const again = await bus.request<OutcomesResult>('rg.qry.flags.outcomes', { key, environment: ENVIRONMENT, since });
   expect(again.ok && totals(again.result)).toEqual(expected);
 

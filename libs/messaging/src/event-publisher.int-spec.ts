@@ -121,7 +121,15 @@ describe(EventPublisher.name, () => {
         async () => (await jsm.streams.info(target.stream)).state.messages >= TOTAL_EVENTS,
         90_000,
       );
-      await sleep(300); // anything extra (a duplicate) would show up now
+      // Anything extra (a duplicate) would come before the publisher is done: wait until its checkpoint holds the
+      // store's last event (it has published all of it and only polls from here on), then stop it, after which
+      // nothing can reach the stream any more.
+      const lastEvent = BigInt((await pool.query<{ p: string }>('SELECT max(global_position)::text AS p FROM es.events')).rows[0]!.p);
+      await waitFor(
+        'the publisher to checkpoint the last event',
+        async () => (await store.loadCheckpoint('publisher:jetstream')).globalPosition === lastEvent,
+        30_000,
+      );
       last.child.kill('SIGTERM');
       expect((await last.exited).code).toBe(0);
 
