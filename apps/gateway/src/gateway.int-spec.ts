@@ -246,7 +246,7 @@ describe('gateway over real NATS', () => {
     expect(response.status).toBe(400);
     const error = await jsonOf(response);
     expect(error.code).toBe('GENERIC.VALIDATION');
-    expect(Object.keys(error.details.fields)).toContain(field);
+    expect(error.details.problems.map((p: { path: string }) => p.path)).toContain(field);
     expect(flags.received).toEqual([]);
   });
 
@@ -256,7 +256,7 @@ describe('gateway over real NATS', () => {
     expect((await jsonOf(malformed)).code).toBe('GENERIC.VALIDATION');
     const badKey = await call('GET', '/api/v1/feature-flags/Bad.Key');
     expect(badKey.status).toBe(400);
-    expect((await jsonOf(badKey)).details.fields).toHaveProperty('key');
+    expect((await jsonOf(badKey)).details.problems).toEqual([expect.objectContaining({ path: 'key' })]);
     const badIfMatch = await call('PUT', '/api/v1/feature-flags/k/environments/production', { enabled: true }, { ...AUTH, 'if-match': 'banana' });
     expect(badIfMatch.status).toBe(400);
     const big = await call('POST', '/api/v1/feature-flags', { name: 'k', description: 'x'.repeat(1024 * 1024 + 1) });
@@ -355,25 +355,24 @@ describe('gateway over real NATS', () => {
     expect(flags.received[1]!.body['payload']).toEqual({ key: 'k' });
   });
 
-  it('PUT reads the flag, then sends each command expecting the version the previous one produced', async () => {
-    let version = 4;
-    flags.answer = (subject) => {
-      if (subject === 'rg.qry.flags.get') return { ok: true, result: { flag: flagOf('k', version), position: '1', updatedAt: 'x' } };
-      version += 1;
-      return { ok: true, result: { key: 'k', version, position: String(version), duplicate: false, flag: flagOf('k', version) } };
-    };
-    const response = await call('PUT', '/api/v1/feature-flags/k', { description: 'new', rollout_percentage: 25, target_environments: ['production', 'staging'] }, { ...AUTH, 'idempotency-key': 'put-1' });
+  it('PUT sends one update command (no read first) and names its validation problems as the body does', async () => {
+    flags.answer = () => ({ ok: true, result: { key: 'k', version: 7, position: '7', duplicate: false, appended: 3, flag: flagOf('k', 7) } });
+    const response = await call('PUT', '/api/v1/feature-flags/k', { description: 'new', rollout_percentage: 25, target_environments: ['production', 'staging'] }, { ...AUTH, 'idempotency-key': 'put-1', 'if-match': '"4"' });
     expect(response.status).toBe(200);
+    expect(response.headers.get('etag')).toBe('"7"');
     const body = await jsonOf(response);
-    expect(body.commands).toEqual(['update-details', 'change-rollout', 'configure-environment']);
-    expect(body.version).toBe(7);
-    const commands = flags.received.slice(1).map((r) => [r.subject, r.body['commandId'], (r.body['payload'] as { expectedVersion: number }).expectedVersion]);
-    expect(commands).toEqual([
-      ['rg.cmd.flags.update-details', 'put-1:0', 4],
-      ['rg.cmd.flags.change-rollout', 'put-1:1', 5],
-      ['rg.cmd.flags.configure-environment', 'put-1:2', 6],
+    expect(body).toMatchObject({ key: 'k', version: 7, commands: ['update'] });
+    expect(flags.received.map((r) => [r.subject, r.body['commandId'], r.body['payload']])).toEqual([
+      [
+        'rg.cmd.flags.update',
+        'put-1',
+        { key: 'k', details: { description: 'new' }, rollout: { strategy: 'percentage', percentage: 25 }, targetEnvironments: ['production', 'staging'], expectedVersion: 4 },
+      ],
     ]);
-    expect(flags.received[2]!.body['payload']).toMatchObject({ environment: 'production', rollout: { type: 'percentage', ppm: 250_000 } });
+    flags.answer = () => ({ ok: false, error: { code: 'GENERIC.VALIDATION', message: 'invalid update', details: { problems: [{ path: 'rollout.percentage', message: 'is required by the percentage strategy' }] } } });
+    const refused = await call('PUT', '/api/v1/feature-flags/k', { rollout_strategy: 'percentage' });
+    expect(refused.status).toBe(400);
+    expect((await jsonOf(refused)).details).toEqual({ problems: [{ path: 'rollout_percentage', message: 'is required by the percentage strategy' }] });
   });
 
   it('sends the environment, rules, users, revert and segment commands with camelCase payloads', async () => {

@@ -126,14 +126,15 @@ export async function historyUpTo(system: RollgateSystem, key: string, version: 
   );
 }
 
-/** `{code, message, details}` with a stable code (and, for validation errors, the offending field); the body shows on failure. */
+/** `{code, message, details}` with a stable code (and, for validation errors, a problem at the offending field); the body shows on failure. */
 export function expectError(response: ApiResponse, status: number, code: string, field?: string): void {
-  const body = response.body as { code?: unknown; message?: unknown; details?: { fields?: Record<string, unknown> } } | undefined;
+  const body = response.body as { code?: unknown; message?: unknown; details?: { problems?: Array<{ path?: unknown }> } } | undefined;
+  const paths = (body?.details?.problems ?? []).map((problem) => String(problem.path));
   const actual = {
     status: response.status,
     code: body?.code,
     message: typeof body?.message,
-    ...(field === undefined ? {} : { field: Object.keys(body?.details?.fields ?? {}).some((name) => name === field || name.startsWith(`${field}.`)) }),
+    ...(field === undefined ? {} : { field: paths.some((path) => path === field || path.startsWith(`${field}.`) || path.startsWith(`${field}[`)) }),
   };
   expect({ ...actual, body }).toEqual({ status, code, message: 'string', ...(field === undefined ? {} : { field: true }), body: expect.anything() });
 }

@@ -24,12 +24,12 @@ const MAX_REASON = 1_000;
 
 const single = (headers: Headers, name: string): string | undefined => {
   const value = headers[name];
-  if (Array.isArray(value)) throw new ValidationError(`${name} must be sent once`, { details: { fields: { [name]: ['must be sent once'] } } });
+  if (Array.isArray(value)) throw ValidationError.of([{ path: name, message: 'must be sent once' }], `${name} must be sent once`);
   return value;
 };
 
 const invalid = (header: string, message: string): ValidationError =>
-  new ValidationError(`${header} ${message}`, { details: { fields: { [header]: [message] } } });
+  ValidationError.of([{ path: header, message }], `${header} ${message}`);
 
 /** Parses the command headers; malformed ones are a 400, never ignored. */
 export const commandContextFrom = (headers: Headers, actor: string, correlationId?: string): CommandContext => {

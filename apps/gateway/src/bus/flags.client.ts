@@ -3,20 +3,22 @@ import { headers as natsHeaders, NoRespondersError, RequestError, TimeoutError, 
 import {
   CORRELATION_HEADER,
   ErrorCodes,
-  subjects,
+  flagSubjects,
   type CommandEnvelope,
-  type FLAG_COMMANDS,
-  type FLAG_QUERIES,
-  type OUTCOME_QUERY,
+  type FlagCommandVerb,
+  type FlagQueryNoun,
   type Reply,
 } from '#rollgate/contracts';
 import { MessagingError, NATS_CONNECTION, requestCommand } from '#rollgate/messaging';
-import { RollgateError } from '#rollgate/platform';
+import { RollgateError, ValidationError, problemsOf } from '#rollgate/platform';
+import { pathToSnakeCase } from '../http/json-case.js';
 import { GatewayEnv } from '../gateway.config.js';
 import type { CommandContext } from './command-context.js';
 
-export type FlagCommandVerb = (typeof FLAG_COMMANDS)[keyof typeof FLAG_COMMANDS];
-export type FlagQueryNoun = (typeof FLAG_QUERIES)[keyof typeof FLAG_QUERIES] | typeof OUTCOME_QUERY;
+export type { FlagCommandVerb, FlagQueryNoun } from '#rollgate/contracts';
+
+/** A bus problem path (camelCase, the command's payload) → the HTTP body's naming. */
+export type PathToHttp = (path: string) => string;
 
 /**
  * The gateway's only way to the flags service: `rg.cmd.flags.<verb>` with the raw CommandEnvelope, and
@@ -31,14 +33,15 @@ export class FlagsClient {
     private readonly env: GatewayEnv,
   ) {}
 
-  command<Result>(verb: FlagCommandVerb, payload: object, context: CommandContext): Promise<Result> {
+  /** `pathToHttp` names the problems of a validation reply as the HTTP body does (default: snake_case). */
+  command<Result>(verb: FlagCommandVerb, payload: object, context: CommandContext, pathToHttp: PathToHttp = pathToSnakeCase): Promise<Result> {
     const withVersion =
       context.expectedVersion === undefined ? payload : { ...payload, expectedVersion: context.expectedVersion };
-    return this.send<Result>(subjects.command('flags', verb), this.envelope(withVersion, context, context.commandId));
+    return this.send<Result>(flagSubjects.command(verb), this.envelope(withVersion, context, context.commandId), pathToHttp);
   }
 
   async query<Result>(noun: FlagQueryNoun, query: object, context: Pick<CommandContext, 'correlationId'>): Promise<Result> {
-    const subject = subjects.query('flags', noun);
+    const subject = flagSubjects.query(noun);
     const h = natsHeaders();
     if (context.correlationId !== undefined) h.set(CORRELATION_HEADER, context.correlationId);
     let data: string;
@@ -55,7 +58,7 @@ export class FlagsClient {
       throw new RollgateError(ErrorCodes.internal, `flags service: reply on ${subject} is not JSON`, { cause });
     }
     if (reply.ok === true) return reply.result;
-    throw RollgateError.fromBody(reply.error);
+    throw fromReply(reply.error, pathToSnakeCase);
   }
 
   private envelope(
@@ -69,7 +72,7 @@ export class FlagsClient {
     return envelope;
   }
 
-  private async send<Result>(subject: string, envelope: CommandEnvelope<object>): Promise<Result> {
+  private async send<Result>(subject: string, envelope: CommandEnvelope<object>, pathToHttp: PathToHttp): Promise<Result> {
     let reply;
     try {
       reply = await requestCommand<Result>(this.nc, subject, envelope, { timeoutMs: this.env.ROLLGATE_BUS_TIMEOUT_MS });
@@ -79,10 +82,18 @@ export class FlagsClient {
       }
       throw error;
     }
-    if (!reply.ok) throw RollgateError.fromBody(reply.error);
+    if (!reply.ok) throw fromReply(reply.error, pathToHttp);
     return reply.result;
   }
 }
+
+/** The service's error, with validation problems renamed to the HTTP API's fields (the bus speaks camelCase). */
+const fromReply = (body: unknown, pathToHttp: PathToHttp): RollgateError => {
+  const error = RollgateError.fromBody(body);
+  const problems = error.code === ErrorCodes.validation ? problemsOf(error.details) : undefined;
+  if (problems === undefined) return error;
+  return ValidationError.of(problems.map(({ path, message }) => ({ path: pathToHttp(path), message })), error.message);
+};
 
 /** Same mapping as the messaging lib's requestCommand: no responders → 503, timeout → 504. */
 const busFailure = (subject: string, error: unknown): unknown => {

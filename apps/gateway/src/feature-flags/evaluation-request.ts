@@ -1,6 +1,6 @@
 import { KEY_PATTERN, type EvaluateFlagQuery } from '#rollgate/contracts';
 import { ValidationError } from '#rollgate/platform';
-import type { EvaluateFeatureFlagDto } from './feature-flag.dto.js';
+import type { EvaluateFeatureFlagDto } from './feature-flag-query.dto.js';
 
 /** The seed evaluates in production unless told otherwise. */
 export const DEFAULT_EVALUATION_ENVIRONMENT = 'production';
@@ -11,9 +11,7 @@ const ATTRIBUTE_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,99}$/;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 const invalid = (fields: Record<string, string[]>): ValidationError =>
-  new ValidationError(`Validation failed: ${Object.entries(fields).map(([f, m]) => `${f} ${m.join('; ')}`).join('; ')}`, {
-    details: { fields },
-  });
+  ValidationError.of(Object.entries(fields).flatMap(([path, messages]) => messages.map((message) => ({ path, message }))));
 
 /** `user_id` is the seed's name for the engine's default stickiness attribute `userId`. */
 const contextWithUser = (context: Record<string, unknown>, userId: string | undefined): Record<string, unknown> => {

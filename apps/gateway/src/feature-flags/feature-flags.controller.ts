@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { OUTCOME_QUERY, type AnalyticsResult, type AuditEntry, type FlagCommandResult, type FlagView, type OutcomesResult, type Page } from '#rollgate/contracts';
+import { FLAG_COMMANDS, OUTCOME_QUERY, type AnalyticsResult, type AuditEntry, type FlagCommandResult, type FlagView, type OutcomesResult, type Page } from '#rollgate/contracts';
 import { ValidationError, currentCorrelationId } from '#rollgate/platform';
 import { EVALUATE_ROLES, READ_ROLES, WRITE_ROLES, type Principal } from '../auth/principal.js';
 import { CurrentPrincipal, Roles } from '../auth/roles.decorator.js';
@@ -10,23 +10,11 @@ import { FlagsClient } from '../bus/flags.client.js';
 import { toCamelCase, toSnakeCase } from '../http/json-case.js';
 import { KeyParamPipe } from '../http/key-param.pipe.js';
 import { evaluationFromBody, evaluationFromQuery } from './evaluation-request.js';
-import {
-  AnalyticsQueryDto,
-  AsOfQueryDto,
-  ChangeRolloutDto,
-  ChangeUsersDto,
-  CreateFeatureFlagDto,
-  EvaluateFeatureFlagDto,
-  HistoryQueryDto,
-  ListFeatureFlagsQueryDto,
-  OutcomesQueryDto,
-  RevertFeatureFlagDto,
-  SetRulesDto,
-  ToggleOrConfigureEnvironmentDto,
-  UpdateFeatureFlagDto,
-} from './feature-flag.dto.js';
+import { CreateFeatureFlagDto, RevertFeatureFlagDto, UpdateFeatureFlagDto } from './feature-flag.dto.js';
+import { AnalyticsQueryDto, AsOfQueryDto, EvaluateFeatureFlagDto, HistoryQueryDto, ListFeatureFlagsQueryDto, OutcomesQueryDto } from './feature-flag-query.dto.js';
+import { ChangeRolloutDto, ChangeUsersDto, SetRulesDto, ToggleOrConfigureEnvironmentDto } from './flag-environment.dto.js';
 import { presentFlag, presentCommandResult, presentEvaluation, presentFlagView, type EvaluationReply } from './feature-flag.presenter.js';
-import { flagFromCreate, rolloutFromBody, stepsFromUpdate } from './seed-mapping.js';
+import { flagFromCreate, rolloutFromBody, updateFromBody, updatePathToHttp } from './seed-mapping.js';
 
 const DAY_MS = 86_400_000;
 
@@ -57,7 +45,7 @@ export class FeatureFlagsController {
   @Roles(...WRITE_ROLES)
   @ApiOperation({ summary: "Create a flag: the seed's simple fields, or the full model as `flag`" })
   @ApiResponse({ status: 201, description: 'Created (a repeated Idempotency-Key returns the first result, duplicate: true)' })
-  @ApiResponse({ status: 400, description: 'GENERIC.VALIDATION with details.fields' })
+  @ApiResponse({ status: 400, description: 'GENERIC.VALIDATION with details.problems' })
   @ApiResponse({ status: 409, description: 'FLAGS.ALREADY_EXISTS' })
   async create(@Body() body: CreateFeatureFlagDto, @Command() ctx: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
     const flag = flagFromCreate(body, Date.now());
@@ -85,28 +73,18 @@ export class FeatureFlagsController {
   @Put(':key')
   @Roles(...WRITE_ROLES)
   @ApiOperation({
-    summary: 'Update details, rollout and target environments (several commands, in order; see docs/api.md)',
+    summary: 'Update details, rollout and target environments: one command, decided and appended at once (see docs/api.md)',
   })
+  @ApiResponse({ status: 400, description: 'GENERIC.VALIDATION with details.problems; nothing changed' })
   async update(
     @Param('key', KeyParamPipe) key: string,
     @Body() body: UpdateFeatureFlagDto,
     @Command() ctx: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const current = (await this.flags.query<FlagView>('get', { key }, ctx)).flag;
-    const steps = stepsFromUpdate(body, current, Date.now());
-    let version = ctx.expectedVersion ?? current.version;
-    let flag = current;
-    // Each step expects the version the previous one produced, so the read the steps were computed from is
-    // the state they apply to; a concurrent change makes the PUT stop with 409 instead of mixing.
-    for (const [i, step] of steps.entries()) {
-      const stepCtx = { ...withReason(ctx, body.reason), commandId: steps.length === 1 ? ctx.commandId : `${ctx.commandId}:${i}`, expectedVersion: version };
-      const result = await this.flags.command<FlagCommandResult>(step.verb, { key, ...step.payload }, stepCtx);
-      version = result.version;
-      if (result.flag !== null) flag = result.flag;
-    }
-    void reply.header('etag', etag(flag.version));
-    return { ...presentFlag(flag), commands: steps.map((s) => s.verb) };
+    const result = await this.flags.command<FlagCommandResult>(FLAG_COMMANDS.update, { key, ...updateFromBody(body) }, withReason(ctx, body.reason), updatePathToHttp);
+    void reply.header('etag', etag(result.version));
+    return { ...presentFlag(result.flag!), commands: [FLAG_COMMANDS.update] };
   }
 
   @Delete(':key')
@@ -115,7 +93,7 @@ export class FeatureFlagsController {
   @ApiOperation({ summary: 'Archive a flag (history kept; restore with POST /restore)' })
   @ApiResponse({ status: 204, description: 'Archived' })
   async archive(@Param('key', KeyParamPipe) key: string, @Command() ctx: CommandContext): Promise<void> {
-    await this.flags.command('archive', { key }, ctx);
+    await this.flags.command(FLAG_COMMANDS.archive, { key }, ctx);
   }
 
   @Post(':key/restore')
@@ -170,9 +148,7 @@ export class FeatureFlagsController {
       );
     }
     if (body.default_rollout === undefined) {
-      throw new ValidationError('default_rollout is required with rules', {
-        details: { fields: { default_rollout: ['is required for a full environment config'] } },
-      });
+      throw ValidationError.of([{ path: 'default_rollout', message: 'is required for a full environment config' }]);
     }
     const config = toCamelCase<object>({ enabled: body.enabled, default_rollout: body.default_rollout, rules: body.rules ?? [] });
     return presentCommandResult(
@@ -228,9 +204,10 @@ export class FeatureFlagsController {
   @ApiOperation({ summary: 'Restore the flag to a version (`to_version`) or a time (`as_of`): a new event, history kept' })
   async revert(@Param('key', KeyParamPipe) key: string, @Body() body: RevertFeatureFlagDto, @Command() ctx: CommandContext) {
     if ((body.to_version === undefined) === (body.as_of === undefined)) {
-      throw new ValidationError('send exactly one of to_version, as_of', {
-        details: { fields: { to_version: ['exactly one of to_version, as_of'], as_of: ['exactly one of to_version, as_of'] } },
-      });
+      throw ValidationError.of([
+        { path: 'to_version', message: 'exactly one of to_version, as_of' },
+        { path: 'as_of', message: 'exactly one of to_version, as_of' },
+      ]);
     }
     const payload = body.to_version === undefined ? { key, asOf: body.as_of } : { key, toVersion: body.to_version };
     return presentCommandResult(await this.flags.command<FlagCommandResult>('revert', payload, withReason(ctx, body.reason)));

@@ -1,9 +1,8 @@
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { RollgateError } from '#rollgate/platform';
-import type { FlagDefinition } from '#rollgate/evaluation';
 import { CreateFeatureFlagDto, UpdateFeatureFlagDto } from './feature-flag.dto.js';
-import { flagFromCreate, percentToPpm, rolloutFromBody, stepsFromUpdate, TARGET_USERS_RULE_ID } from './seed-mapping.js';
+import { flagFromCreate, percentToPpm, rolloutFromBody, TARGET_USERS_RULE_ID, updateFromBody, updatePathToHttp } from './seed-mapping.js';
 
 const NOW = Date.UTC(2026, 0, 1, 12);
 const create = (body: Record<string, unknown>) => flagFromCreate(plainToInstance(CreateFeatureFlagDto, body), NOW);
@@ -13,7 +12,11 @@ const fieldsOf = (fn: () => unknown): Record<string, string[]> => {
   } catch (error) {
     expect(error).toBeInstanceOf(RollgateError);
     expect((error as RollgateError).code).toBe('GENERIC.VALIDATION');
-    return ((error as RollgateError).details as { fields: Record<string, string[]> }).fields;
+    const fields: Record<string, string[]> = {};
+    for (const { path, message } of ((error as RollgateError).details as { problems: Array<{ path: string; message: string }> }).problems) {
+      (fields[path] ??= []).push(message);
+    }
+    return fields;
   }
   throw new Error('expected a validation error');
 };
@@ -109,11 +112,6 @@ describe(flagFromCreate.name, () => {
     expect(flag.environments['production']).toEqual({ enabled: true, defaultRollout: { type: 'all_users' } });
   });
 
-  it('refuses an experiment without variants and variants on a boolean flag, with model paths', () => {
-    expect(fieldsOf(() => create({ name: 'x', flag_type: 'experiment' }))).toEqual({ 'flag.variants': ['an experiment needs at least one variant'] });
-    expect(Object.keys(fieldsOf(() => create({ name: 'x', variants: [{ key: 'a', weight: 1 }] })))).toEqual(['flag.variants']);
-  });
-
   it('requires rollout_percentage for the percentage strategy', () => {
     expect(fieldsOf(() => create({ name: 'p', rollout_strategy: 'percentage' }))).toEqual({
       rollout_percentage: ['is required by the percentage strategy'],
@@ -147,13 +145,9 @@ describe(flagFromCreate.name, () => {
     });
   });
 
-  it('refuses a full model with problems (snake_case paths) and mixing both forms', () => {
-    expect(
-      fieldsOf(() => create({ flag: { key: 'Bad Key', name: 'x', type: 'boolean', environments: { prod: { enabled: true, default_rollout: { type: 'percentage', ppm: 2_000_000 } } } } })),
-    ).toEqual({
-      'flag.key': ['must match /^[a-z0-9][a-z0-9_-]{0,99}$/'],
-      'flag.environments.prod.default_rollout.ppm': ['must be an integer in 0..1000000'],
-    });
+  it('leaves model values to the flags decider and refuses mixing both forms', () => {
+    expect(create({ flag: { key: 'k', name: 'x', type: 'boolean', environments: { prod: { enabled: true, default_rollout: { type: 'percentage', ppm: 2_000_000 } } } } }))
+      .toMatchObject({ environments: { prod: { defaultRollout: { ppm: 2_000_000 } } } });
     expect(fieldsOf(() => create({ flag: { key: 'k' }, name: 'k', rollout_percentage: 5 }))).toEqual({
       name: ['must not be sent together with flag'],
       rollout_percentage: ['must not be sent together with flag'],
@@ -161,66 +155,30 @@ describe(flagFromCreate.name, () => {
   });
 });
 
-describe(stepsFromUpdate.name, () => {
-  const current: FlagDefinition = {
-    key: 'f', name: 'f', type: 'boolean', version: 4,
-    environments: {
-      development: { enabled: true, defaultRollout: { type: 'all_users' } },
-      staging: { enabled: false, defaultRollout: { type: 'all_users' } },
-      production: { enabled: true, defaultRollout: { type: 'percentage', ppm: 10_000 } },
-    },
-  };
-  const steps = (body: Record<string, unknown>) => stepsFromUpdate(plainToInstance(UpdateFeatureFlagDto, body), current, NOW);
+describe(updateFromBody.name, () => {
+  const update = (body: Record<string, unknown>) => updateFromBody(plainToInstance(UpdateFeatureFlagDto, body));
 
-  it('details → one update-details', () => {
-    expect(steps({ description: 'd', display_name: 'F', tags: ['t'], owner: 'o' })).toEqual([
-      { verb: 'update-details', payload: { changes: { name: 'F', description: 'd', tags: ['t'], owner: 'o' } } },
-    ]);
+  it('translates the PUT body into the one update command: details, strategy input, targets; no planning', () => {
+    expect(
+      update({ display_name: 'New', description: 'd', rollout_percentage: 25, user_ids: ['a'], target_environments: ['production', 'staging'] }),
+    ).toEqual({
+      details: { name: 'New', description: 'd' },
+      rollout: { strategy: 'percentage', percentage: 25 },
+      targetEnvironments: ['production', 'staging'],
+    });
+    expect(update({ user_ids: ['a', 'b'], target_users: ['a'] })).toEqual({ rollout: { strategy: 'user_list', users: ['a', 'b'] } });
+    expect(update({ rollout_strategy: 'gradual', gradual_duration_hours: 2, gradual_steps: 4 })).toEqual({
+      rollout: { strategy: 'gradual', gradualDurationHours: 2, gradualSteps: 4 },
+    });
+    expect(update({})).toEqual({});
   });
 
-  it('a percentage without targets changes the rollout of every enabled environment', () => {
-    expect(steps({ rollout_percentage: 25 })).toEqual([
-      { verb: 'change-rollout', payload: { environment: 'development', rollout: { type: 'percentage', ppm: 250_000 } } },
-      { verb: 'change-rollout', payload: { environment: 'production', rollout: { type: 'percentage', ppm: 250_000 } } },
-    ]);
-  });
-
-  it('target_environments toggles to exactly the targets and adds a missing one', () => {
-    expect(steps({ target_environments: ['staging', 'qa'] })).toEqual([
-      { verb: 'toggle', payload: { environment: 'staging', enabled: true } },
-      { verb: 'configure-environment', payload: { environment: 'qa', config: { enabled: true, defaultRollout: { type: 'percentage', ppm: 10_000 } } } },
-      { verb: 'toggle', payload: { environment: 'development', enabled: false } },
-      { verb: 'toggle', payload: { environment: 'production', enabled: false } },
-    ]);
-  });
-
-  it('rollout with targets: the rollout goes to the targets, then the toggles', () => {
-    expect(steps({ rollout_strategy: 'user_list', user_ids: ['u1'], target_environments: ['production'] })).toEqual([
-      { verb: 'change-rollout', payload: { environment: 'production', rollout: { type: 'user_list', users: ['u1'] } } },
-      { verb: 'toggle', payload: { environment: 'development', enabled: false } },
-    ]);
-  });
-
-  it('retargeting an environment-strategy flag rewrites its environment list before toggling', () => {
-    const environmentFlag: FlagDefinition = {
-      key: 'e', name: 'e', type: 'environment', version: 2,
-      environments: {
-        staging: { enabled: true, defaultRollout: { type: 'environment', environments: ['staging'] } },
-        production: { enabled: false, defaultRollout: { type: 'environment', environments: ['staging'] } },
-      },
-    };
-    const onProduction = { type: 'environment', environments: ['production'] };
-    expect(stepsFromUpdate(plainToInstance(UpdateFeatureFlagDto, { target_environments: ['production'] }), environmentFlag, NOW)).toEqual([
-      { verb: 'change-rollout', payload: { environment: 'staging', rollout: onProduction } },
-      { verb: 'change-rollout', payload: { environment: 'production', rollout: onProduction } },
-      { verb: 'toggle', payload: { environment: 'production', enabled: true } },
-      { verb: 'toggle', payload: { environment: 'staging', enabled: false } },
-    ]);
-  });
-
-  it('an empty body is a 400; a body matching the current state is no command', () => {
-    expect(fieldsOf(() => steps({}))).toEqual({ body: ['has nothing to update'] });
-    expect(steps({ target_environments: ['development', 'production'] })).toEqual([]);
+  it("names the decider's problems as the PUT body's fields", () => {
+    expect(
+      ['details.name', 'details.variants[0].weight', 'rollout.percentage', 'rollout.users', 'targetEnvironments[1]', 'environments.eu_west.defaultRollout.ppm'].map(
+        updatePathToHttp,
+      ),
+    ).toEqual(['display_name', 'variants[0].weight', 'rollout_percentage', 'user_ids', 'target_environments[1]', 'environments.eu_west.default_rollout.ppm']);
   });
 });
 

@@ -1,19 +1,22 @@
-import { validateFlag, PPM_MAX, type EnvironmentConfig, type FlagDefinition, type FlagType, type Rollout, type Rule } from '#rollgate/evaluation';
-import type { FlagDetails } from '#rollgate/contracts';
+import type { EnvironmentConfig, FlagDefinition, FlagType, Rollout, Rule } from '#rollgate/evaluation';
+import {
+  rolloutOfStrategy,
+  rolloutStrategyProblems,
+  type FlagDetails,
+  type Problem,
+  type RolloutStrategy,
+  type RolloutStrategyInput,
+  type UpdateFlagPayload,
+} from '#rollgate/contracts';
 import { ValidationError } from '#rollgate/platform';
 import { pathToSnakeCase, toCamelCase } from '../http/json-case.js';
-import {
-  DEFAULT_GRADUAL_HOURS,
-  KNOWN_ENVIRONMENTS,
-  type CreateFeatureFlagDto,
-  type RolloutStrategy,
-  type SeedRolloutFields,
-  type UpdateFeatureFlagDto,
-  type VariantDto,
-} from './feature-flag.dto.js';
+import type { CreateFeatureFlagDto, UpdateFeatureFlagDto } from './feature-flag.dto.js';
+import { KNOWN_ENVIRONMENTS, type SeedRolloutFields, type VariantDto } from './seed-rollout.dto.js';
 
 /**
- * The seed's simple calls → the flag model. Pure: time comes in as `now` (epoch ms).
+ * The seed's simple calls → the flag model and the bus payloads. Pure: time comes in as `now` (epoch ms). Values
+ * are checked once, where the model is: the flags decider (`validateFlag`), and for strategy fields
+ * `rolloutStrategyProblems` from the contracts; this file only translates.
  */
 
 export type NewFlag = Omit<FlagDefinition, 'version' | 'archived'>;
@@ -21,19 +24,9 @@ export type NewFlag = Omit<FlagDefinition, 'version' | 'archived'>;
 /** Rule id of the always-on users given with a non-user_list strategy. */
 export const TARGET_USERS_RULE_ID = 'target-users';
 
-const HOUR_MS = 3_600_000;
+export { percentToPpm, ppmToPercent } from '#rollgate/contracts';
 
-/** A percentage 0..100 (float) → parts per million; 0.0001 % resolution, rounded to the nearest ppm. */
-export const percentToPpm = (percent: number): number => Math.min(PPM_MAX, Math.max(0, Math.round(percent * 10_000)));
-
-export const ppmToPercent = (ppm: number): number => ppm / 10_000;
-
-const fieldError = (fields: Record<string, string[]>): ValidationError => {
-  const summary = Object.entries(fields)
-    .map(([field, messages]) => `${field} ${messages.join('; ')}`)
-    .join('; ');
-  return new ValidationError(`Validation failed: ${summary}`, { details: { fields } });
-};
+const invalid = (problems: Problem[]): ValidationError => ValidationError.of(problems);
 
 const STRATEGY_BY_TYPE: Partial<Record<FlagType, RolloutStrategy>> = {
   percentage: 'percentage',
@@ -56,6 +49,29 @@ export const strategyOf = (fields: SeedRolloutFields, flagType?: FlagType): Roll
   return undefined;
 };
 
+/** The seed's snake_case rollout fields as the contracts' strategy input. */
+export const strategyInputOf = (strategy: RolloutStrategy, fields: SeedRolloutFields): RolloutStrategyInput => {
+  const input: RolloutStrategyInput = { strategy };
+  const users = usersOf(fields);
+  if (fields.rollout_percentage !== undefined) input.percentage = fields.rollout_percentage;
+  if (users !== undefined && strategy === 'user_list') input.users = users;
+  if (fields.gradual_duration_hours !== undefined) input.gradualDurationHours = fields.gradual_duration_hours;
+  if (fields.gradual_steps !== undefined) input.gradualSteps = fields.gradual_steps;
+  if (fields.gradual_start !== undefined) input.gradualStart = fields.gradual_start;
+  return input;
+};
+
+/** Strategy input field → the seed's field name, for problems found in it. */
+const SEED_FIELD: Readonly<Record<string, string>> = {
+  strategy: 'rollout_strategy',
+  percentage: 'rollout_percentage',
+  users: 'user_ids',
+  gradualDurationHours: 'gradual_duration_hours',
+  gradualSteps: 'gradual_steps',
+  gradualStart: 'gradual_start',
+};
+const seedFieldOf = (path: string): string => SEED_FIELD[path.split(/[.[]/)[0]!] ?? pathToSnakeCase(path);
+
 /**
  * The default rollout a strategy stands for. `environment` needs the target environments; `gradual` ramps
  * from 0 to `rollout_percentage` (or 100) starting at `gradual_start` (or now).
@@ -66,48 +82,14 @@ export const rolloutOf = (
   targetEnvironments: readonly string[],
   now: number,
 ): Rollout => {
-  switch (strategy) {
-    case 'all_users':
-      return { type: 'all_users' };
-    case 'percentage':
-      if (fields.rollout_percentage === undefined) {
-        throw fieldError({ rollout_percentage: ['is required by the percentage strategy'] });
-      }
-      return { type: 'percentage', ppm: percentToPpm(fields.rollout_percentage) };
-    case 'user_list':
-      return { type: 'user_list', users: usersOf(fields) ?? [] };
-    case 'environment':
-      return { type: 'environment', environments: [...targetEnvironments] };
-    case 'gradual': {
-      const start = fields.gradual_start === undefined ? now : Date.parse(fields.gradual_start);
-      const hours = fields.gradual_duration_hours ?? DEFAULT_GRADUAL_HOURS;
-      const rollout: Rollout = {
-        type: 'gradual',
-        from: 0,
-        to: percentToPpm(fields.rollout_percentage ?? 100),
-        start,
-        end: start + Math.max(1, Math.round(hours * HOUR_MS)),
-      };
-      return fields.gradual_steps === undefined ? rollout : { ...rollout, steps: fields.gradual_steps };
-    }
-    default: {
-      const unknown: never = strategy;
-      throw fieldError({ rollout_strategy: [`unknown strategy ${String(unknown)}`] });
-    }
-  }
+  const input = strategyInputOf(strategy, fields);
+  const problems = rolloutStrategyProblems(input);
+  if (problems.length > 0) throw invalid(problems.map(({ path, message }) => ({ path: seedFieldOf(path), message })));
+  return rolloutOfStrategy(input, targetEnvironments, now);
 };
 
 const variantsOf = (variants: readonly VariantDto[]) =>
   variants.map((v) => (v.payload === undefined ? { key: v.key, weight: v.weight } : { key: v.key, weight: v.weight, payload: v.payload }));
-
-/** Problems from the model's own validation, as `{ fields }` with snake_case paths. */
-export const assertValidFlag = (flag: NewFlag): void => {
-  const problems = validateFlag({ ...flag, version: 0 });
-  if (problems.length === 0) return;
-  const fields: Record<string, string[]> = {};
-  for (const { path, message } of problems) (fields[`flag.${pathToSnakeCase(path)}`] ??= []).push(message);
-  throw fieldError(fields);
-};
 
 const SIMPLE_FIELDS = [
   'name', 'display_name', 'description', 'flag_type', 'target_environments', 'variants', 'tags', 'owner',
@@ -118,18 +100,17 @@ const SIMPLE_FIELDS = [
 /**
  * POST /feature-flags body → the flag to create. Simple form: every known environment (development, staging,
  * production) plus the targeted ones is present; the targeted ones are enabled, the others disabled; all carry
- * the strategy's default rollout, so switching one on later serves the same rollout. Users given with a
+ * the strategy's default rollout, so switching one on later serves the same rollout. The flags decider validates it. Users given with a
  * strategy other than user_list become a first rule that always serves them.
  */
 export const flagFromCreate = (dto: CreateFeatureFlagDto, now: number): NewFlag => {
   if (dto.flag !== undefined) {
     const mixed = SIMPLE_FIELDS.filter((field) => dto[field] !== undefined);
     if (mixed.length > 0) {
-      throw fieldError(Object.fromEntries(mixed.map((f) => [f, ['must not be sent together with flag']])));
+      throw invalid(mixed.map((path) => ({ path, message: 'must not be sent together with flag' })));
     }
     const flag = toCamelCase<NewFlag & { version?: unknown; archived?: unknown }>(dto.flag);
     const { version: _version, archived: _archived, ...definition } = flag;
-    assertValidFlag(definition);
     return definition;
   }
   const key = dto.name!;
@@ -155,16 +136,8 @@ export const flagFromCreate = (dto: CreateFeatureFlagDto, now: number): NewFlag 
   if (dto.tags !== undefined) flag.tags = dto.tags;
   if (dto.owner !== undefined) flag.owner = dto.owner;
   if (dto.variants !== undefined) flag.variants = variantsOf(dto.variants);
-  assertValidFlag(flag);
   return flag;
 };
-
-/** One bus command of an update, in the order they are sent. */
-export type UpdateStep =
-  | { verb: 'update-details'; payload: { changes: Partial<FlagDetails> } }
-  | { verb: 'change-rollout'; payload: { environment: string; rollout: Rollout } }
-  | { verb: 'configure-environment'; payload: { environment: string; config: EnvironmentConfig } }
-  | { verb: 'toggle'; payload: { environment: string; enabled: boolean } };
 
 const ROLLOUT_FIELDS = [
   'rollout_strategy', 'rollout_percentage', 'user_ids', 'target_users', 'gradual_duration_hours', 'gradual_steps',
@@ -173,72 +146,39 @@ const ROLLOUT_FIELDS = [
 
 export const hasRolloutFields = (fields: SeedRolloutFields): boolean => ROLLOUT_FIELDS.some((f) => fields[f] !== undefined);
 
-/**
- * PUT /feature-flags/{key} → commands, given the flag as it is now:
- * 1. display_name, description, tags, owner, variants → one `update-details`;
- * 2. rollout fields → `change-rollout` of the default rollout in each target environment (target_environments
- *    if given, else every environment enabled now);
- * 3. target_environments → `toggle` on for each targeted environment that is off, off for each other that is
- *    on; a targeted environment the flag lacks is added (`configure-environment`, enabled, with the new rollout
- *    or else the rollout of production / the first environment). Rules and user lists are left alone.
- */
-export const stepsFromUpdate = (dto: UpdateFeatureFlagDto, current: FlagDefinition, now: number): UpdateStep[] => {
-  const steps: UpdateStep[] = [];
-  const changes: Partial<FlagDetails> = {};
-  if (dto.display_name !== undefined) changes.name = dto.display_name;
-  if (dto.description !== undefined) changes.description = dto.description;
-  if (dto.tags !== undefined) changes.tags = dto.tags;
-  if (dto.owner !== undefined) changes.owner = dto.owner;
-  if (dto.variants !== undefined) changes.variants = variantsOf(dto.variants);
-  if (Object.keys(changes).length > 0) steps.push({ verb: 'update-details', payload: { changes } });
+export type UpdateChanges = Omit<UpdateFlagPayload, 'key' | 'expectedVersion'>;
 
-  const existing = Object.keys(current.environments);
-  const enabledNow = existing.filter((env) => current.environments[env]!.enabled);
-  const targets = dto.target_environments;
-  let rollout: Rollout | undefined;
-  if (hasRolloutFields(dto)) {
-    const strategy = strategyOf(dto)!;
-    rollout = rolloutOf(strategy, dto, targets ?? enabledNow, now);
-    for (const environment of (targets ?? enabledNow).filter((env) => existing.includes(env))) {
-      steps.push({ verb: 'change-rollout', payload: { environment, rollout } });
-    }
-  }
-  if (targets !== undefined) {
-    const template = current.environments['production'] ?? current.environments[existing[0] ?? ''];
-    // An environment-strategy rollout names the environments it is on in: retargeting must rewrite that list too,
-    // or the flag is switched on where its own rollout still says off.
-    const retargeted: Rollout = { type: 'environment', environments: [...targets] };
-    if (rollout === undefined) {
-      for (const environment of existing) {
-        const existingRollout = current.environments[environment]!.defaultRollout;
-        if (existingRollout.type === 'environment' && !sameMembers(existingRollout.environments, targets)) {
-          steps.push({ verb: 'change-rollout', payload: { environment, rollout: retargeted } });
-        }
-      }
-    }
-    for (const environment of targets) {
-      const config = current.environments[environment];
-      if (config === undefined) {
-        const inherited = template?.defaultRollout.type === 'environment' ? retargeted : template?.defaultRollout;
-        const defaultRollout = rollout ?? inherited ?? { type: 'all_users' };
-        steps.push({ verb: 'configure-environment', payload: { environment, config: { enabled: true, defaultRollout } } });
-      } else if (!config.enabled) {
-        steps.push({ verb: 'toggle', payload: { environment, enabled: true } });
-      }
-    }
-    for (const environment of enabledNow.filter((env) => !targets.includes(env))) {
-      steps.push({ verb: 'toggle', payload: { environment, enabled: false } });
-    }
-  }
-  if (steps.length === 0 && !hasAnyField(dto)) throw fieldError({ body: ['has nothing to update'] });
-  return steps;
+/**
+ * PUT /feature-flags/{key} → the one `update` command's changes (the flags decider plans them against the flag):
+ * display_name, description, tags, owner, variants → `details`; the rollout fields → `rollout` (the strategy
+ * named or inferred); target_environments as given. An empty body is the decider's to refuse.
+ */
+export const updateFromBody = (dto: UpdateFeatureFlagDto): UpdateChanges => {
+  const changes: UpdateChanges = {};
+  const details: Partial<FlagDetails> = {};
+  if (dto.display_name !== undefined) details.name = dto.display_name;
+  if (dto.description !== undefined) details.description = dto.description;
+  if (dto.tags !== undefined) details.tags = dto.tags;
+  if (dto.owner !== undefined) details.owner = dto.owner;
+  if (dto.variants !== undefined) details.variants = variantsOf(dto.variants);
+  if (Object.keys(details).length > 0) changes.details = details;
+  if (hasRolloutFields(dto)) changes.rollout = strategyInputOf(strategyOf(dto)!, dto);
+  if (dto.target_environments !== undefined) changes.targetEnvironments = dto.target_environments;
+  return changes;
 };
 
-const sameMembers = (a: readonly string[], b: readonly string[]): boolean =>
-  a.length === b.length && a.every((item) => b.includes(item));
-
-const hasAnyField = (dto: UpdateFeatureFlagDto): boolean =>
-  Object.entries(dto).some(([field, value]) => field !== 'reason' && value !== undefined);
+/**
+ * A problem path of the `update` payload → the PUT body's field: `details.name` → `display_name`,
+ * `details.variants[0].weight` → `variants[0].weight`, `rollout.percentage` → `rollout_percentage`,
+ * `targetEnvironments[1]` → `target_environments[1]`; model paths (`environments.eu_west.defaultRollout`) in
+ * snake_case.
+ */
+export const updatePathToHttp = (path: string): string => {
+  if (path === 'details.name') return 'display_name';
+  if (path.startsWith('details.')) return pathToSnakeCase(path.slice('details.'.length));
+  if (path.startsWith('rollout.')) return seedFieldOf(path.slice('rollout.'.length));
+  return pathToSnakeCase(path);
+};
 
 /** POST/PUT rollout body (simple fields or `rollout` in model form) → the rollout to set. */
 export const rolloutFromBody = (
@@ -247,10 +187,10 @@ export const rolloutFromBody = (
   now: number,
 ): Rollout => {
   if (body.rollout !== undefined) {
-    if (hasRolloutFields(body)) throw fieldError({ rollout: ['must not be sent together with the rollout_* fields'] });
+    if (hasRolloutFields(body)) throw invalid([{ path: 'rollout', message: 'must not be sent together with the rollout_* fields' }]);
     return toCamelCase<Rollout>(body.rollout);
   }
   const strategy = strategyOf(body);
-  if (strategy === undefined) throw fieldError({ rollout: ['send rollout, or rollout_strategy / rollout_percentage / user_ids'] });
+  if (strategy === undefined) throw invalid([{ path: 'rollout', message: 'send rollout, or rollout_strategy / rollout_percentage / user_ids' }]);
   return rolloutOf(strategy, body, [environment], now);
 };

@@ -9,6 +9,6 @@ export class KeyParamPipe implements PipeTransform<unknown, string> {
     if (typeof value === 'string' && KEY_PATTERN.test(value)) return value;
     const name = metadata.data ?? 'key';
     const message = `must match ${KEY_PATTERN.source}`;
-    throw new ValidationError(`${name} ${message}`, { details: { fields: { [name]: [message] } } });
+    throw ValidationError.of([{ path: name, message }], `${name} ${message}`);
   }
 }

@@ -1,13 +1,14 @@
 import { Body, Controller, Get, Param, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
-import { validateSegment, type Segment } from '#rollgate/evaluation';
-import { NotFoundError, ValidationError, currentCorrelationId } from '#rollgate/platform';
+import { FLAG_COMMANDS, FLAG_ERROR_CODES } from '#rollgate/contracts';
+import type { Segment } from '#rollgate/evaluation';
+import { NotFoundError, currentCorrelationId } from '#rollgate/platform';
 import { READ_ROLES, WRITE_ROLES, type Principal } from '../auth/principal.js';
 import { CurrentPrincipal, Roles } from '../auth/roles.decorator.js';
 import { Command, withReason, type CommandContext } from '../bus/command-context.js';
 import { FlagsClient } from '../bus/flags.client.js';
-import { pathToSnakeCase, toCamelCase, toSnakeCase } from '../http/json-case.js';
+import { toCamelCase, toSnakeCase } from '../http/json-case.js';
 import { KeyParamPipe } from '../http/key-param.pipe.js';
 
 export class DefineSegmentDto {
@@ -48,7 +49,7 @@ export class SegmentsController {
   async get(@Param('key', KeyParamPipe) key: string, @CurrentPrincipal() _principal: Principal) {
     const segments = await this.flags.query<Segment[]>('segments', { key }, { correlationId: currentCorrelationId() });
     const segment = segments.find((s) => s.key === key);
-    if (segment === undefined) throw new NotFoundError(`segment ${key} does not exist`, { code: 'FLAGS.SEGMENT_NOT_FOUND', details: { key } });
+    if (segment === undefined) throw new NotFoundError(`segment ${key} does not exist`, { code: FLAG_ERROR_CODES.segmentNotFound, details: { key } });
     return toSnakeCase(segment);
   }
 
@@ -62,12 +63,7 @@ export class SegmentsController {
       ...(body.name === undefined ? {} : { name: body.name }),
       ...(body.description === undefined ? {} : { description: body.description }),
     });
-    const problems = validateSegment(segment);
-    if (problems.length > 0) {
-      const fields: Record<string, string[]> = {};
-      for (const { path, message } of problems) (fields[pathToSnakeCase(path)] ??= []).push(message);
-      throw new ValidationError('Invalid segment', { details: { fields } });
-    }
-    return toSnakeCase(await this.flags.command('define-segment', { segment }, withReason(ctx, body.reason)));
+    // Validated once, by the flags service's segment decider; its problem paths come back in snake_case.
+    return toSnakeCase(await this.flags.command(FLAG_COMMANDS.defineSegment, { segment }, withReason(ctx, body.reason)));
   }
 }
