@@ -1,8 +1,9 @@
-import { IsBoolean, IsInt, IsString, Matches, Max, Min } from 'class-validator';
-import { BaseEnv, ToBoolean, ToNumber } from '#rollgate/platform';
+import { IsBoolean, IsInt, Matches, Max, Min } from 'class-validator';
+import { ToBoolean, ToNumber } from '#rollgate/platform';
+import { ServiceEnv } from '#rollgate/service-runtime';
 
 /** The flags service's variables, validated once at boot (see README for each). */
-export class FlagsEnv extends BaseEnv {
+export class FlagsEnv extends ServiceEnv {
   override ROLLGATE_SERVICE_NAME = 'flags';
   override ROLLGATE_HTTP_PORT = 3001;
 
@@ -19,11 +20,6 @@ export class FlagsEnv extends BaseEnv {
   /** JetStream stream the publisher writes to (tests use their own). */
   @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'ROLLGATE_FLAGS_EVENT_STREAM must be a JetStream stream name' })
   ROLLGATE_FLAGS_EVENT_STREAM = 'RG_EVT_FLAGS';
-
-  /** Subject root of published events: `<root>.flags.flag.<key>.<EventType>`. */
-  @IsString()
-  @Matches(/^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/, { message: 'ROLLGATE_EVENT_SUBJECT_ROOT must be dot-separated tokens' })
-  ROLLGATE_EVENT_SUBJECT_ROOT = 'rg.evt';
 
   /** How often the evaluation engines poll the log for changes made by other replicas (ms). */
   @ToNumber()
@@ -45,13 +41,6 @@ export class FlagsEnv extends BaseEnv {
   @Min(10)
   @Max(60_000)
   ROLLGATE_FLAGS_AUDIT_POLL_MS = 200;
-
-  /** Pool size of the service role's connections. */
-  @ToNumber()
-  @IsInt()
-  @Min(2)
-  @Max(200)
-  ROLLGATE_DB_POOL_MAX = 10;
 
   /** Outcome batches waiting to be written; further ones are dropped and counted (rollgate_flags_outcome_batches_total). */
   @ToNumber()

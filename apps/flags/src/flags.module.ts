@@ -1,31 +1,46 @@
-import { Module } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Pool } from 'pg';
+import { Registry } from 'prom-client';
+import { NATS_CONNECTION } from '#rollgate/messaging';
+import type { EventStore } from '#rollgate/event-store';
+import {
+  APPLIED_POSITION_WAITER,
+  CLOCK,
+  EVENT_STORE,
+  INLINE_PROJECTION,
+  PG_POOL,
+  type Clock,
+  type ServiceDefinition,
+} from '#rollgate/service-runtime';
+import { AuditProjection } from './audit/audit.projection.js';
 import { AuditQueries } from './audit/audit.query.js';
 import { EvaluationCounter } from './evaluation/evaluation-counter.js';
 import { EvaluationService } from './evaluation/evaluation.service.js';
 import { FlagFeed } from './evaluation/flag-feed.js';
 import { FlagNatsController } from './flag/flag-nats.controller.js';
 import { FlagService } from './flag/flag.service.js';
-import { FlagsEnv } from './flags.config.js';
-import { FlagsRuntime } from './flags.runtime.js';
 import { FlagQueryNatsController } from './flag-state/flag-query-nats.controller.js';
 import { FlagStateProjection } from './flag-state/flag-state.projection.js';
 import { FlagStateQuery } from './flag-state/flag-state.query.js';
-import { CLOCK, EVENT_STORE, INLINE_PROJECTION, PG_POOL, POSITION_WAITER, SEGMENT_USAGE, type Clock, type FlagEventStore } from './store/store.tokens.js';
-import type { Pool } from 'pg';
-import { Logger } from '@nestjs/common';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { Registry } from 'prom-client';
-import { NATS_CONNECTION } from '#rollgate/messaging';
+import { FlagsEnv } from './flags.config.js';
+import { flagsMigrations } from './flags.migrations.js';
+import { FlagsRuntime } from './flags.runtime.js';
 import { OutcomeIntake } from './outcomes/outcome-intake.js';
 import { OutcomeNatsController } from './outcomes/outcome-nats.controller.js';
 import { OutcomeQueries } from './outcomes/outcome.query.js';
 import { OutcomeRollup } from './outcomes/outcome-rollup.js';
 import { PropagationMonitor } from './propagation/propagation-monitor.js';
+import { SEGMENT_USAGE } from './store/store.tokens.js';
 
 const feedLogger = new Logger('FlagFeed');
 const outcomeLogger = new Logger('Outcomes');
 
-@Module({
+/** The flags service on the service kit: its controllers, its providers, its read models. */
+export const flagsService: ServiceDefinition<FlagsEnv> = {
+  name: 'flags',
+  env: FlagsEnv,
+  migrations: flagsMigrations,
   controllers: [FlagNatsController, FlagQueryNatsController, OutcomeNatsController],
   providers: [
     FlagService,
@@ -38,13 +53,13 @@ const outcomeLogger = new Logger('Outcomes');
     {
       provide: FlagFeed,
       inject: [EVENT_STORE, FlagsEnv],
-      useFactory: (store: FlagEventStore, env: FlagsEnv) =>
+      useFactory: (store: EventStore, env: FlagsEnv) =>
         new FlagFeed(store, {
           pollIntervalMs: env.ROLLGATE_FLAGS_FEED_POLL_MS,
           onError: (error) => feedLogger.error({ msg: 'flag feed failed', err: error }),
         }),
     },
-    { provide: POSITION_WAITER, useExisting: FlagFeed },
+    { provide: APPLIED_POSITION_WAITER, useExisting: FlagFeed },
     {
       provide: EvaluationCounter,
       inject: [PG_POOL, CLOCK],
@@ -69,6 +84,7 @@ const outcomeLogger = new Logger('Outcomes');
         new PropagationMonitor(nc, registry, { statusIntervalMs: env.ROLLGATE_FLAGS_SDK_STATUS_INTERVAL_MS }),
     },
   ],
-  exports: [FlagService, FlagsRuntime, FlagFeed],
-})
-export class FlagsModule {}
+  inlineProjection: () => new FlagStateProjection(),
+  asyncProjections: [{ create: () => new AuditProjection(), pollMs: (env) => env.ROLLGATE_FLAGS_AUDIT_POLL_MS }],
+  publisher: (env) => ({ enabled: env.ROLLGATE_FLAGS_PUBLISHER, stream: env.ROLLGATE_FLAGS_EVENT_STREAM }),
+};

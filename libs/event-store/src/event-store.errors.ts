@@ -15,7 +15,11 @@ export class VersionConflictError extends RollgateError {
 /** A command id was reused for a different stream: an idempotency key must name one command. */
 export class CommandIdReusedError extends RollgateError {
   override readonly name: string = 'CommandIdReusedError';
-  constructor(commandId: string, streamId: string, originalStreamId: string) {
+  constructor(
+    commandId: string,
+    streamId: string,
+    readonly originalStreamId: string,
+  ) {
     super('STORE.COMMAND_ID_CONFLICT', `command id ${commandId} was already used for another stream`, {
       details: { commandId, streamId, originalStreamId },
     });

@@ -83,6 +83,14 @@ export interface EventStore {
   readAll(after: AllPosition, limit: number): Promise<RecordedEvent[]>;
   /** The stream's current version, 0 when it does not exist. */
   streamVersion(streamId: string): Promise<number>;
+  /** What an applied command id did: its stream, the version after it and its first position; null when unused. */
+  findCommand(commandId: string): Promise<AppliedCommand | null>;
+}
+
+export interface AppliedCommand {
+  streamId: string;
+  version: number;
+  position: bigint;
 }
 
 /** Checkpoints of async readers (projections, the publisher), advanced by compare-and-set. */

@@ -3,6 +3,7 @@ import { CommandIdReusedError, VersionConflictError } from './event-store.errors
 import {
   START,
   type AllPosition,
+  type AppliedCommand,
   type AppendOptions,
   type AppendResult,
   type CheckpointStore,
@@ -101,6 +102,11 @@ export class InMemoryEventStore implements EventStore, CheckpointStore {
 
   async streamVersion(streamId: string): Promise<number> {
     return this.streams.get(streamId)?.length ?? 0;
+  }
+
+  async findCommand(commandId: string): Promise<AppliedCommand | null> {
+    const earlier = this.commands.get(commandId);
+    return earlier ? { streamId: earlier.streamId, version: earlier.nextVersion, position: earlier.firstPosition } : null;
   }
 
   async loadCheckpoint(name: string): Promise<AllPosition> {

@@ -7,4 +7,3 @@ export { createPool, type PoolOptions } from './create-pool.js';
 export { PgLeaderElection } from './pg-leader-election.js';
 export { ProjectionRunner, type Projection, type ProjectionRunnerOptions } from './projection-runner.js';
 export { runMigrations, migrateEventStore, eventStoreMigrations } from './run-migrations.js';
-export { foldStream, type Folded } from './fold.js';

@@ -4,6 +4,7 @@ import { CommandIdReusedError, VersionConflictError } from './event-store.errors
 import {
   START,
   type AllPosition,
+  type AppliedCommand,
   type AppendOptions,
   type AppendResult,
   type CheckpointStore,
@@ -69,7 +70,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore {
   async append(streamId: string, events: readonly NewEvent[], options: PgAppendOptions): Promise<AppendResult> {
     assertAppendable(streamId, events);
     if (options.commandId) {
-      const earlier = await this.findCommand(options.commandId, streamId);
+      const earlier = await this.earlierAppend(options.commandId, streamId);
       if (earlier) return earlier;
     }
     const client = await this.pool.connect();
@@ -105,7 +106,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore {
       const code = (error as { code?: string }).code;
       if (code && CONFLICT_CODES.has(code)) {
         if (options.commandId) {
-          const earlier = await this.findCommand(options.commandId, streamId);
+          const earlier = await this.earlierAppend(options.commandId, streamId);
           if (earlier) return earlier;
         }
         throw new VersionConflictError(streamId, options.expectedVersion, { cause: error });
@@ -172,20 +173,20 @@ export class PostgresEventStore implements EventStore, CheckpointStore {
     );
   }
 
-  private async findCommand(commandId: string, streamId: string): Promise<AppendResult | null> {
+  async findCommand(commandId: string): Promise<AppliedCommand | null> {
     const { rows } = await this.pool.query<{ stream_id: string; result_version: string; first_position: string }>(
       'SELECT stream_id, result_version, first_position FROM es.commands WHERE command_id = $1',
       [commandId],
     );
     const row = rows[0];
-    if (!row) return null;
-    if (row.stream_id !== streamId) throw new CommandIdReusedError(commandId, streamId, row.stream_id);
-    return {
-      streamId,
-      nextVersion: Number(row.result_version),
-      firstPosition: BigInt(row.first_position),
-      duplicate: true,
-    };
+    return row ? { streamId: row.stream_id, version: Number(row.result_version), position: BigInt(row.first_position) } : null;
+  }
+
+  private async earlierAppend(commandId: string, streamId: string): Promise<AppendResult | null> {
+    const earlier = await this.findCommand(commandId);
+    if (!earlier) return null;
+    if (earlier.streamId !== streamId) throw new CommandIdReusedError(commandId, streamId, earlier.streamId);
+    return { streamId, nextVersion: earlier.version, firstPosition: earlier.position, duplicate: true };
   }
 
   private async readOwnAppend(client: PoolClient, streamId: string, afterVersion: number): Promise<RecordedEvent[]> {

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { WakeableLoop } from '#rollgate/platform';
 import { START, type AllPosition, type RecordedEvent } from './event-store.port.js';
 import { advanceCheckpointWith, toRecordedEvent, type SqlClient } from './postgres-event-store.js';
 
@@ -27,8 +28,7 @@ const checkpointName = (projection: Projection): string => `projection:${project
 export class ProjectionRunner {
   private readonly batchSize: number;
   private readonly idleDelayMs: number;
-  private running = false;
-  private loop: Promise<void> | null = null;
+  private readonly loop: WakeableLoop;
 
   constructor(
     private readonly pool: Pool,
@@ -37,6 +37,10 @@ export class ProjectionRunner {
   ) {
     this.batchSize = options.batchSize ?? 500;
     this.idleDelayMs = options.idleDelayMs ?? 100;
+    this.loop = new WakeableLoop(async () => ((await this.runOnce()) === 0 ? this.idleDelayMs : 0), {
+      onError: options.onError,
+      errorDelayMs: this.idleDelayMs * 10,
+    });
   }
 
   /** Applies one batch; returns how many events it applied (0 when caught up or when another runner won). */
@@ -109,25 +113,15 @@ export class ProjectionRunner {
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = (async () => {
-      while (this.running) {
-        try {
-          if ((await this.runOnce()) === 0) await delay(this.idleDelayMs);
-        } catch (error) {
-          this.options.onError?.(error);
-          await delay(this.idleDelayMs * 10);
-        }
-      }
-    })();
+    this.loop.start();
+  }
+
+  /** Ends the idle wait: the next batch is read now (call after a commit the projection should see soon). */
+  wake(): void {
+    this.loop.wake();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    await this.loop;
-    this.loop = null;
+    await this.loop.stop();
   }
 }
-
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

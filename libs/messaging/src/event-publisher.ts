@@ -10,6 +10,7 @@ import {
   type LeaderLease,
   type RecordedEvent,
 } from '#rollgate/event-store';
+import { WakeableLoop } from '#rollgate/platform';
 import { encodeEvent, eventSubject } from './event-message.js';
 import { eventStreamTarget, streamFilter, type EventStreamTarget } from './event-stream.js';
 
@@ -83,10 +84,7 @@ export class EventPublisher {
   private readonly leaderRetryMs: number;
   private readonly window: number;
   private readonly logger: PublisherLogger;
-  private stopped = false;
-  private running: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
-  private wakeRequested = false;
+  private readonly loop: WakeableLoop;
   private leading = false;
   private position: AllPosition = START;
   private publishedTotal = 0;
@@ -99,63 +97,57 @@ export class EventPublisher {
     this.leaderRetryMs = options.leaderRetryMs ?? 2000;
     this.window = options.mode === 'pipelined' ? Math.max(1, options.window ?? 128) : 1;
     this.logger = options.logger ?? console;
+    this.loop = new WakeableLoop(() => this.leadOnce(), {
+      errorDelayMs: this.leaderRetryMs,
+      onError: (err) => this.logger.error(`${this.name}: ${describe(err)}`),
+    });
   }
 
   /** Starts the leader loop in the background; resolves at once. */
   start(): void {
-    if (this.running) return;
-    this.stopped = false;
-    this.running = this.run();
+    this.loop.start();
   }
 
   /** Stops after the in-flight batch; releases the lease. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    this.wakeUp?.();
-    await this.running;
-    this.running = undefined;
+    await this.loop.stop();
   }
 
   /** Skips the rest of the current poll wait (call after an append for the lowest latency). */
   wake(): void {
-    // A wake that lands while the loop is reading (not sleeping) must not be lost: the next sleep returns at once.
-    this.wakeRequested = true;
-    this.wakeUp?.();
+    this.loop.wake();
   }
 
   status(): { leader: boolean; position: AllPosition; published: number } {
     return { leader: this.leading, position: this.position, published: this.publishedTotal };
   }
 
-  private async run(): Promise<void> {
-    while (!this.stopped) {
-      let lease: LeaderLease | null = null;
-      try {
-        lease = await this.options.leaderElection.tryAcquire(this.name);
-      } catch (err) {
-        this.logger.error(`${this.name}: leader election failed: ${describe(err)}`);
-      }
-      if (!lease) {
-        await this.sleep(this.leaderRetryMs);
-        continue;
-      }
-      this.setLeading(true);
-      try {
-        await this.lead(lease);
-      } finally {
-        this.setLeading(false);
-        await lease.release().catch((err: unknown) => this.logger.warn(`${this.name}: release: ${describe(err)}`));
-      }
+  /** One turn of the loop: lead for as long as the lease holds, or wait and try again when another replica leads. */
+  private async leadOnce(): Promise<number> {
+    let lease: LeaderLease | null = null;
+    try {
+      lease = await this.options.leaderElection.tryAcquire(this.name);
+    } catch (err) {
+      this.logger.error(`${this.name}: leader election failed: ${describe(err)}`);
     }
+    if (!lease) return this.leaderRetryMs;
+    this.setLeading(true);
+    try {
+      await this.lead(lease);
+    } finally {
+      this.setLeading(false);
+      await lease.release().catch((err: unknown) => this.logger.warn(`${this.name}: release: ${describe(err)}`));
+    }
+    return 0;
   }
 
   private async lead(lease: LeaderLease): Promise<void> {
     let lost = false;
     void lease.lost.then(() => {
       lost = true;
-      this.wakeUp?.();
+      this.loop.wake();
     });
-    const active = (): boolean => !this.stopped && !lost;
+    const active = (): boolean => this.loop.isRunning && !lost;
     // After a rejected lastMsgID whose reconcile shows the stream did not move, the server's last-msg-id memory
     // is stale (e.g. after a server restart): publish the next event once without the expectation.
     let staleLastMsgId: string | undefined;
@@ -266,21 +258,7 @@ export class EventPublisher {
   }
 
   private sleep(ms: number): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    if (this.wakeRequested) {
-      this.wakeRequested = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        this.wakeRequested = false;
-        this.wakeUp = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeUp = done;
-    });
+    return this.loop.sleep(ms);
   }
 }
 

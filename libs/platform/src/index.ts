@@ -19,3 +19,4 @@ export * from './metrics/metrics.module.js';
 export * from './health/health-checks.js';
 export * from './health/health.controller.js';
 export * from './health/health.module.js';
+export * from './loop/wakeable-loop.js';

@@ -1,5 +1,7 @@
-import { evolveFlag, type FlagEvent, type FlagState } from '#rollgate/contracts';
+import type { FlagState } from '#rollgate/contracts';
+import { evolveStored } from '#rollgate/commands';
 import { streamKeyOf, streamTypeOf, type Projection, type RecordedEvent, type SqlClient } from '#rollgate/event-store';
+import { flagAggregate } from '../flag/flag.aggregate.js';
 
 /**
  * The audit trail (`flags.audit`): one row per flag event with who, when, why, the change, and the definition
@@ -22,7 +24,7 @@ export class AuditProjection implements Projection {
         );
         before = rows[0]?.after ?? null;
       }
-      const after = evolveFlag(before, { type: event.type, data: event.data } as FlagEvent, event.streamVersion);
+      const after = evolveStored(flagAggregate, before, event);
       latest.set(key, after);
       const metadata = event.metadata;
       await tx.query(

@@ -1,12 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import {
-  evolveFlag,
   flagStreamId,
   MAX_PAGE_SIZE,
   type AuditEntry,
   type AuditQuery,
-  type FlagEvent,
   type FlagHistoryQuery,
   type FlagState,
   type Page,
@@ -14,7 +12,10 @@ import {
 import type { FlagDefinition } from '#rollgate/evaluation';
 import type { RecordedEvent } from '#rollgate/event-store';
 import { FlagError } from '../flag/flag.errors.js';
-import { EVENT_STORE, PG_POOL, type FlagEventStore } from '../store/store.tokens.js';
+import { evolveStored } from '#rollgate/commands';
+import type { EventStore } from '#rollgate/event-store';
+import { EVENT_STORE, PG_POOL } from '#rollgate/service-runtime';
+import { flagAggregate } from '../flag/flag.aggregate.js';
 
 const DEFAULT_PAGE_SIZE = 100;
 
@@ -69,7 +70,7 @@ const fromRow = (row: AuditRow): AuditEntry => ({
 export class AuditQueries {
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
-    @Inject(EVENT_STORE) private readonly store: FlagEventStore,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
   /**
@@ -85,7 +86,7 @@ export class AuditQueries {
     const items: AuditEntry[] = [];
     let state: FlagState = null;
     for (const event of events) {
-      const after = evolveFlag(state, { type: event.type, data: event.data } as FlagEvent, event.streamVersion);
+      const after: FlagState = evolveStored(flagAggregate, state, event);
       if (event.streamVersion >= fromVersion && items.length < limit) items.push(auditEntryOf(query.key, event, state, after));
       state = after;
     }

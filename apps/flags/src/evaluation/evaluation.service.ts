@@ -1,21 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import {
-  evolveFlag,
-  evolveSegment,
   flagStreamId,
   segmentStreamId,
   type AnalyticsQuery,
   type AnalyticsResult,
   type EvaluateFlagQuery,
-  type FlagEvent,
-  type FlagState,
-  type SegmentEvent,
-  type SegmentState,
 } from '#rollgate/contracts';
 import { EvaluationEngine, type EvaluationResult, type FlagDefinition, type JsonValue, type Segment } from '#rollgate/evaluation';
 import { segmentKeysIn } from '../flag/flag.shape.js';
-import { EVENT_STORE, PG_POOL, type FlagEventStore } from '../store/store.tokens.js';
+import { foldEvents } from '#rollgate/commands';
+import type { EventStore } from '#rollgate/event-store';
+import { EVENT_STORE, PG_POOL } from '#rollgate/service-runtime';
+import { flagAggregate, segmentAggregate } from '../flag/flag.aggregate.js';
 import { EvaluationCounter } from './evaluation-counter.js';
 import { FlagFeed } from './flag-feed.js';
 
@@ -40,7 +37,7 @@ export class EvaluationService {
   constructor(
     private readonly feed: FlagFeed,
     private readonly counter: EvaluationCounter,
-    @Inject(EVENT_STORE) private readonly store: FlagEventStore,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(PG_POOL) private readonly pool: Pool,
   ) {}
 
@@ -58,17 +55,11 @@ export class EvaluationService {
   /** What was served then: the flag and its segments as of that time, with the clock at that time. */
   private async evaluateAsOf(query: EvaluateFlagQuery, defaultValue: JsonValue | undefined, asOf: Date): Promise<EvaluationReply> {
     const events = await this.store.readStream(flagStreamId(query.key), { asOf: { time: asOf } });
-    const flag = events.reduce<FlagState>(
-      (state, event) => evolveFlag(state, { type: event.type, data: event.data } as FlagEvent, event.streamVersion),
-      null,
-    );
+    const flag = foldEvents(flagAggregate, events).state;
     const segments: Segment[] = [];
     for (const key of segmentKeysIn(flag)) {
       const segmentEvents = await this.store.readStream(segmentStreamId(key), { asOf: { time: asOf } });
-      const segment = segmentEvents.reduce<SegmentState>(
-        (state, event) => evolveSegment(state, { type: event.type, data: event.data } as SegmentEvent, event.streamVersion),
-        null,
-      );
+      const segment = foldEvents(segmentAggregate, segmentEvents).state;
       if (segment !== null) segments.push(segment);
     }
     const engine = new EvaluationEngine(query.environment, { clock: () => asOf.getTime() });

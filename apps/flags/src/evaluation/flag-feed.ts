@@ -1,14 +1,9 @@
-import {
-  evolveFlag,
-  evolveSegment,
-  type FlagEvent,
-  type FlagState,
-  type SegmentEvent,
-  type SegmentState,
-} from '#rollgate/contracts';
+import { evolveStored, keyOfStream } from '#rollgate/commands';
 import { EvaluationEngine, type FlagDefinition, type Segment } from '#rollgate/evaluation';
-import { START, streamKeyOf, streamTypeOf, type AllPosition, type EventStore, type RecordedEvent } from '#rollgate/event-store';
-import type { AppliedPositionWaiter } from '../store/store.tokens.js';
+import { START, type AllPosition, type EventStore, type RecordedEvent } from '#rollgate/event-store';
+import { WakeableLoop } from '#rollgate/platform';
+import type { AppliedPositionWaiter } from '#rollgate/service-runtime';
+import { flagAggregate, segmentAggregate } from '../flag/flag.aggregate.js';
 
 export interface FlagFeedOptions {
   pollIntervalMs?: number;
@@ -37,10 +32,7 @@ export class FlagFeed implements AppliedPositionWaiter {
   private readonly batchSize: number;
   private readonly maxEngines: number;
   private readonly clock: () => number;
-  private running = false;
-  private loop: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
-  private wakeRequested = false;
+  private readonly loop: WakeableLoop;
   private polling: Promise<number> | undefined;
 
   constructor(
@@ -51,6 +43,13 @@ export class FlagFeed implements AppliedPositionWaiter {
     this.batchSize = options.batchSize ?? 1_000;
     this.maxEngines = options.maxEngines ?? 64;
     this.clock = options.clock ?? Date.now;
+    this.loop = new WakeableLoop(
+      async () => {
+        await this.catchUp();
+        return this.pollIntervalMs;
+      },
+      { onError: options.onError, errorDelayMs: this.pollIntervalMs },
+    );
   }
 
   get appliedPosition(): AllPosition {
@@ -68,37 +67,11 @@ export class FlagFeed implements AppliedPositionWaiter {
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = (async () => {
-      while (this.running) {
-        try {
-          await this.catchUp();
-        } catch (error) {
-          this.options.onError?.(error);
-        }
-        // A waiter that arrived while the read was in flight may need an event that read could not see yet.
-        if (this.wakeRequested) {
-          this.wakeRequested = false;
-          continue;
-        }
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, this.pollIntervalMs);
-          this.wakeUp = () => {
-            clearTimeout(timer);
-            this.wakeUp = undefined;
-            this.wakeRequested = false;
-            resolve();
-          };
-        });
-      }
-    })();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    this.wakeUp?.();
-    await this.loop;
+    await this.loop.stop();
     for (const waiter of this.waiters) waiter.resolve(false);
     this.waiters = [];
   }
@@ -115,8 +88,7 @@ export class FlagFeed implements AppliedPositionWaiter {
         resolve(applied);
       };
       this.waiters.push({ position, resolve: done });
-      this.wakeRequested = true;
-      this.wakeUp?.();
+      this.loop.wake();
     });
   }
 
@@ -155,32 +127,33 @@ export class FlagFeed implements AppliedPositionWaiter {
   }
 
   private applyEvent(event: RecordedEvent): void {
-    const type = streamTypeOf(event.streamId);
-    const key = streamKeyOf(event.streamId);
-    if (type === 'flag') {
-      const next: FlagState = evolveFlag(this.flags.get(key) ?? null, { type: event.type, data: event.data } as FlagEvent, event.streamVersion);
+    const flagKey = keyOfStream(flagAggregate, event.streamId);
+    if (flagKey !== undefined) {
+      const next = evolveStored(flagAggregate, this.flags.get(flagKey) ?? null, event);
       if (next === null) return;
-      this.flags.set(key, next);
+      this.flags.set(flagKey, next);
       for (const engine of this.engines.values()) {
         try {
           engine.upsert(next);
         } catch (error) {
           // The decider validates every definition; a stored one that does not compile serves the default.
-          engine.remove(key);
+          engine.remove(flagKey);
           this.options.onError?.(error);
         }
       }
-    } else if (type === 'segment') {
-      const next: SegmentState = evolveSegment(this.segments.get(key) ?? null, { type: event.type, data: event.data } as SegmentEvent, event.streamVersion);
-      if (next === null) this.segments.delete(key);
-      else this.segments.set(key, next);
-      for (const engine of this.engines.values()) {
-        try {
-          if (next === null) engine.removeSegment(key);
-          else engine.upsertSegment(next);
-        } catch (error) {
-          this.options.onError?.(error);
-        }
+      return;
+    }
+    const segmentKey = keyOfStream(segmentAggregate, event.streamId);
+    if (segmentKey === undefined) return;
+    const next = evolveStored(segmentAggregate, this.segments.get(segmentKey) ?? null, event);
+    if (next === null) this.segments.delete(segmentKey);
+    else this.segments.set(segmentKey, next);
+    for (const engine of this.engines.values()) {
+      try {
+        if (next === null) engine.removeSegment(segmentKey);
+        else engine.upsertSegment(next);
+      } catch (error) {
+        this.options.onError?.(error);
       }
     }
   }

@@ -1,13 +1,8 @@
-import {
-  evolveFlag,
-  evolveSegment,
-  type FlagEvent,
-  type FlagState,
-  type SegmentEvent,
-  type SegmentState,
-} from '#rollgate/contracts';
+import type { FlagState, SegmentState } from '#rollgate/contracts';
 import { streamKeyOf, streamTypeOf, type Projection, type RecordedEvent, type SqlClient } from '#rollgate/event-store';
-import type { InlineProjection } from '../store/store.tokens.js';
+import { foldEvents } from '#rollgate/commands';
+import type { InlineProjection } from '#rollgate/service-runtime';
+import { flagAggregate, segmentAggregate } from '../flag/flag.aggregate.js';
 
 interface StateRow<State> {
   state: State;
@@ -55,10 +50,7 @@ export class FlagStateProjection implements Projection, InlineProjection {
     const current: StateRow<FlagState> = rows[0] ? { state: rows[0].definition, version: rows[0].version } : { state: null, version: 0 };
     const fresh = events.filter((event) => event.streamVersion > current.version);
     if (fresh.length === 0) return;
-    const state = fresh.reduce<FlagState>(
-      (flag, event) => evolveFlag(flag, { type: event.type, data: event.data } as FlagEvent, event.streamVersion),
-      current.state,
-    );
+    const { state } = foldEvents(flagAggregate, fresh, current);
     if (state === null) return;
     const last = fresh[fresh.length - 1]!;
     await tx.query(
@@ -79,10 +71,7 @@ export class FlagStateProjection implements Projection, InlineProjection {
     const current: StateRow<SegmentState> = rows[0] ? { state: rows[0].definition, version: rows[0].version } : { state: null, version: 0 };
     const fresh = events.filter((event) => event.streamVersion > current.version);
     if (fresh.length === 0) return;
-    const state = fresh.reduce<SegmentState>(
-      (segment, event) => evolveSegment(segment, { type: event.type, data: event.data } as SegmentEvent, event.streamVersion),
-      current.state,
-    );
+    const { state } = foldEvents(segmentAggregate, fresh, current);
     const last = fresh[fresh.length - 1]!;
     await tx.query(
       `INSERT INTO flags.segment_state (key, version, definition, last_position, updated_at) VALUES ($1, $2, $3, $4, $5)

@@ -1,19 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import {
-  evolveFlag,
   flagStreamId,
-  type FlagEvent,
   type FlagKeyQuery,
   type FlagSnapshot,
-  type FlagState,
   type FlagView,
   type ListFlagsQuery,
   type SegmentsQuery,
 } from '#rollgate/contracts';
 import type { FlagDefinition, Segment } from '#rollgate/evaluation';
 import type { SegmentUsage } from '../store/store.tokens.js';
-import { EVENT_STORE, PG_POOL, type FlagEventStore } from '../store/store.tokens.js';
+import { foldEvents } from '#rollgate/commands';
+import type { EventStore } from '#rollgate/event-store';
+import { EVENT_STORE, PG_POOL } from '#rollgate/service-runtime';
+import { flagAggregate } from '../flag/flag.aggregate.js';
 import { FlagError } from '../flag/flag.errors.js';
 
 interface FlagRow {
@@ -33,7 +33,7 @@ const toView = (row: FlagRow): FlagView => ({
 export class FlagStateQuery implements SegmentUsage {
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
-    @Inject(EVENT_STORE) private readonly store: FlagEventStore,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
   async get(query: FlagKeyQuery): Promise<FlagView> {
@@ -48,10 +48,7 @@ export class FlagStateQuery implements SegmentUsage {
 
   private async getAsOf(key: string, time: Date): Promise<FlagView> {
     const events = await this.store.readStream(flagStreamId(key), { asOf: { time } });
-    const flag = events.reduce<FlagState>(
-      (state, event) => evolveFlag(state, { type: event.type, data: event.data } as FlagEvent, event.streamVersion),
-      null,
-    );
+    const flag = foldEvents(flagAggregate, events).state;
     if (flag === null) throw new FlagError('FLAGS.NOT_FOUND', `flag ${key} did not exist at ${time.toISOString()}`, { key, asOf: time.toISOString() });
     const last = events[events.length - 1]!;
     return { flag, position: last.globalPosition.toString(), updatedAt: last.recordedAt.toISOString() };

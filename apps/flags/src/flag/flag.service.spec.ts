@@ -8,14 +8,16 @@ import {
   type NewEvent,
 } from '#rollgate/event-store';
 import type { FlagDefinition } from '#rollgate/evaluation';
-import type { CommandLog, SegmentUsage } from '../store/store.tokens.js';
-import { FlagService, MAX_ATTEMPTS } from './flag.service.js';
+import { CommandHandler, jitteredRetry } from '#rollgate/commands';
+import type { SegmentUsage } from '../store/store.tokens.js';
+import { FlagService } from './flag.service.js';
+
+const MAX_ATTEMPTS = jitteredRetry().maxAttempts;
 
 const NOW = new Date('2026-03-01T12:00:00.000Z');
 
-/** The in-memory store, also answering command-id lookups as es.commands does, and able to lose races on demand. */
-class TestStore extends InMemoryEventStore implements CommandLog {
-  private readonly applied = new Map<string, AppendResult>();
+/** The in-memory store, able to lose races on demand. */
+class TestStore extends InMemoryEventStore {
   /** Appends by "another writer" slipped in before each of the next N appends. */
   interlopers = 0;
 
@@ -28,14 +30,7 @@ class TestStore extends InMemoryEventStore implements CommandLog {
       this.interlopers--;
       await super.append(streamId, [{ type: 'FlagDetailsChanged', data: { changes: { owner: `other-${this.interlopers}` } } }], { expectedVersion: 'any' });
     }
-    const result = await super.append(streamId, events, options);
-    if (options.commandId && !result.duplicate) this.applied.set(options.commandId, result);
-    return result;
-  }
-
-  async find(commandId: string): Promise<{ streamId: string; version: number; position: bigint } | null> {
-    const result = this.applied.get(commandId);
-    return result ? { streamId: result.streamId, version: result.nextVersion, position: result.firstPosition } : null;
+    return super.append(streamId, events, options);
   }
 }
 
@@ -63,7 +58,7 @@ describe(FlagService.name, () => {
 
   beforeEach(async () => {
     store = new TestStore();
-    service = new FlagService(store, store, noUsage, () => NOW);
+    service = new FlagService(new CommandHandler({ store }), noUsage, () => NOW);
     await service.handleFlag(envelope('create'), { type: 'CreateFlag', data: { flag: structuredClone(definition) } });
   });
 
@@ -149,7 +144,7 @@ describe(FlagService.name, () => {
 
   it('refuses to remove a segment that flags still use', async () => {
     await service.handleSegment(envelope(), { type: 'DefineSegment', data: { segment: { key: 'vip', conditions: [] } } });
-    const used = new FlagService(store, store, { flagsUsing: async () => ['checkout'] }, () => NOW);
+    const used = new FlagService(new CommandHandler({ store }), { flagsUsing: async () => ['checkout'] }, () => NOW);
     await expect(used.handleSegment(envelope(), { type: 'RemoveSegment', data: { key: 'vip' } })).rejects.toMatchObject({
       code: 'FLAGS.SEGMENT_IN_USE',
       details: { flags: ['checkout'] },

@@ -1,10 +1,11 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadConfig } from '#rollgate/platform';
+import { createServiceApp } from '#rollgate/service-runtime';
 import { createTestDatabase, startPrivateNats, type PrivateNats, type TestDatabase } from '#rollgate/testing';
-import { createFlagsApp } from '../flags.app.js';
 import { FlagsEnv } from '../flags.config.js';
 import { flagsMigrations } from '../flags.migrations.js';
+import { flagsService } from '../flags.module.js';
 
 export interface FlagsTestApp {
   app: NestFastifyApplication;
@@ -29,7 +30,7 @@ export async function startFlagsTestApp(env: Record<string, string> = {}): Promi
     ROLLGATE_LOG_LEVEL: 'warn',
     ...env,
   };
-  const app = await createFlagsApp(loadConfig(FlagsEnv, rawEnv), rawEnv);
+  const app = await createServiceApp(flagsService, loadConfig(FlagsEnv, rawEnv), rawEnv);
   const nc = await connect({ servers: nats.url });
   return {
     app,

@@ -12,17 +12,22 @@ import {
   RpcErrorFilter,
   type Environment,
 } from '#rollgate/platform';
-import { AppModule } from './app.module.js';
-import { FlagsEnv } from './flags.config.js';
 import { NatsCorrelationInterceptor } from './nats-correlation.interceptor.js';
+import type { ServiceDefinition } from './service.definition.js';
+import type { ServiceEnv } from './service.env.js';
+import { ServiceModule } from './service.module.js';
 
 /**
- * The hybrid app: Fastify for /health and /metrics, Nest's NATS transport (raw envelopes, queue group
- * `flags-svc`) for every command and query. Started by main.ts and, in-process, by the integration tests.
+ * The hybrid app of a service: Fastify for /health and /metrics, Nest's NATS transport (raw envelopes, the
+ * service's queue group) for its commands and queries. Started by `runService` and, in-process, by tests.
  */
-export async function createFlagsApp(env: FlagsEnv, rawEnv: Environment = process.env): Promise<NestFastifyApplication> {
+export async function createServiceApp<Env extends ServiceEnv>(
+  definition: ServiceDefinition<Env>,
+  env: Env,
+  rawEnv: Environment = process.env,
+): Promise<NestFastifyApplication> {
   const logger = new PinoLoggerService(createLogger({ service: env.ROLLGATE_SERVICE_NAME, level: env.ROLLGATE_LOG_LEVEL }));
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(env, rawEnv), new FastifyAdapter(), {
+  const app = await NestFactory.create<NestFastifyApplication>(ServiceModule.forRoot(definition, env, rawEnv), new FastifyAdapter(), {
     logger,
   });
   registerCorrelationIdHooks(app.getHttpAdapter().getInstance());
@@ -30,14 +35,14 @@ export async function createFlagsApp(env: FlagsEnv, rawEnv: Environment = proces
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
   const microservice = app.connectMicroservice(
-    natsMicroserviceOptions({ servers: env.NATS_URL.split(','), name: `${env.ROLLGATE_SERVICE_NAME}-rpc`, queue: queueGroup('flags') }),
+    natsMicroserviceOptions({ servers: env.NATS_URL.split(','), name: `${env.ROLLGATE_SERVICE_NAME}-rpc`, queue: queueGroup(definition.name) }),
     // Deferred, so the pipe, filter and interceptor below apply (an initialized microservice ignores them).
     { deferInitialization: true },
   );
   microservice.useGlobalPipes(createValidationPipe());
   microservice.useGlobalFilters(new RpcErrorFilter());
   microservice.useGlobalInterceptors(new NatsCorrelationInterceptor());
-  // init() runs the bootstrap hooks (feed catch-up, seeds) before any subscription exists.
+  // init() runs the bootstrap hooks (catch-ups, seeds) before any subscription exists.
   await app.init();
   await app.startAllMicroservices();
   await app.listen(env.ROLLGATE_HTTP_PORT, env.ROLLGATE_HTTP_HOST);

@@ -1,0 +1,96 @@
+import { InMemoryEventStore, type AppendOptions, type AppendResult, type NewEvent } from '#rollgate/event-store';
+import { foldEvents, type AggregateType } from './aggregate.js';
+import { CommandHandler } from './command-handler.js';
+
+type CounterEvent = { type: 'Added'; data: { by: number } } | { type: 'Reset'; data: Record<string, never> };
+const counter: AggregateType<number, CounterEvent> = {
+  name: 'counter',
+  area: 'TEST',
+  eventTypes: new Set(['Added', 'Reset']),
+  initialState: 0,
+  evolve: (state, event) => (event.type === 'Added' ? state + event.data.by : 0),
+};
+type Add = { by: number };
+const decideAdd = (command: Add, state: number): CounterEvent[] => {
+  if (command.by < 0) throw new Error('negative');
+  if (command.by === 0) return [];
+  return state + command.by > 10 ? [{ type: 'Reset', data: {} }] : [{ type: 'Added', data: { by: command.by } }];
+};
+
+/** Loses the next `interlopers` races: another writer appends just before each append. */
+class RacingStore extends InMemoryEventStore {
+  interlopers = 0;
+  override async append(streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult> {
+    if (this.interlopers > 0) {
+      this.interlopers--;
+      await super.append(streamId, [{ type: 'Added', data: { by: 1 } }], { expectedVersion: 'any' });
+    }
+    return super.append(streamId, events, options);
+  }
+}
+
+const origin = (commandId: string) => ({ commandId, actor: 'alice', reason: 'why', correlationId: 'corr' });
+
+describe(CommandHandler.name, () => {
+  let store: RacingStore;
+  let handler: CommandHandler;
+  const add = (commandId: string, by: number, expectedVersion?: number) =>
+    handler.handle(counter, decideAdd, { origin: origin(commandId), key: 'c1', commandType: 'Add', command: { by }, expectedVersion });
+
+  beforeEach(() => {
+    store = new RacingStore();
+    handler = new CommandHandler({ store, retry: { maxAttempts: 3, delayMs: () => 0 } });
+  });
+
+  it('folds, decides and appends with the command chain in the metadata', async () => {
+    const first = await add('a', 2);
+    const second = await add('b', 3);
+    expect([first, second].map((o) => [o.state, o.version, o.appended, o.duplicate])).toEqual([[2, 1, 1, false], [5, 2, 1, false]]);
+    const events = await store.readStream('counter-c1');
+    expect(events[1]!.metadata).toEqual({ actor: 'alice', reason: 'why', commandId: 'b', correlationId: 'corr', causationId: 'b' });
+    expect(foldEvents(counter, events)).toEqual({ state: 5, version: 2 });
+  });
+
+  it('answers a repeated command id with its first result and appends nothing', async () => {
+    await add('a', 2);
+    await add('b', 3);
+    const again = await add('a', 2);
+    expect(again).toMatchObject({ state: 2, version: 1, duplicate: true, appended: 0 });
+    expect(await store.streamVersion('counter-c1')).toBe(2);
+  });
+
+  it('refuses a command id used for another stream', async () => {
+    await add('a', 2);
+    await expect(
+      handler.handle(counter, decideAdd, { origin: origin('a'), key: 'c2', commandType: 'Add', command: { by: 1 } }),
+    ).rejects.toMatchObject({ code: 'TEST.COMMAND_ID_CONFLICT', details: { streamId: 'counter-c1' } });
+  });
+
+  it('appends nothing for a no-op and lets a decision error through', async () => {
+    await add('a', 2);
+    expect(await add('b', 0)).toMatchObject({ state: 2, version: 1, appended: 0 });
+    await expect(add('c', -1)).rejects.toThrow('negative');
+    expect(await store.streamVersion('counter-c1')).toBe(1);
+  });
+
+  it('decides again after a lost race and gives up after the policy', async () => {
+    await add('a', 2);
+    store.interlopers = 2;
+    expect(await add('b', 3)).toMatchObject({ state: 7, version: 4 });
+    store.interlopers = 3;
+    await expect(add('c', 1)).rejects.toMatchObject({ code: 'TEST.VERSION_CONFLICT' });
+  });
+
+  it('never retries a pinned version: the conflict is the answer', async () => {
+    await add('a', 2);
+    await expect(add('b', 1, 0)).rejects.toMatchObject({ code: 'TEST.VERSION_CONFLICT', details: { currentVersion: 1 } });
+    store.interlopers = 1;
+    await expect(add('c', 1, 1)).rejects.toMatchObject({ code: 'TEST.VERSION_CONFLICT' });
+  });
+
+  it('loads a past state', async () => {
+    await add('a', 2);
+    await add('b', 3);
+    expect(await handler.load(counter, 'c1', { toVersion: 1 })).toMatchObject({ state: 2, version: 1 });
+  });
+});

@@ -1,0 +1,185 @@
+import {
+  CommandIdReusedError,
+  VersionConflictError,
+  type AllPosition,
+  type AppendResult,
+  type EventMetadata,
+  type EventStore,
+  type NewEvent,
+  type PgAppendOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type SqlClient,
+} from '#rollgate/event-store';
+import { currentCorrelationId } from '#rollgate/platform';
+import { applyDecided, foldEvents, streamIdOf, type AggregateType, type DomainEvent, type Folded } from './aggregate.js';
+import { CommandIdConflictError, StreamVersionConflictError } from './command.errors.js';
+import { jitteredRetry, type RetryPolicy } from './retry-policy.js';
+
+/** The store as the command path uses it: the port, plus the Postgres store's in-transaction hook. */
+export interface CommandStore extends EventStore {
+  append(streamId: string, events: readonly NewEvent[], options: PgAppendOptions): Promise<AppendResult>;
+}
+
+/** Who sent a command and why: lands in every event's metadata. */
+export interface CommandOrigin {
+  commandId: string;
+  actor: string;
+  reason?: string;
+  correlationId?: string;
+}
+
+export interface CommandRequest<Command> {
+  origin: CommandOrigin;
+  /** The stream key (`auto_submit_enabled` of `flag-auto_submit_enabled`). */
+  key: string;
+  /** Recorded in es.commands with the command id. */
+  commandType: string;
+  command: Command;
+  /** A version the caller pinned (HTTP If-Match): no retry, a conflict is the answer. */
+  expectedVersion?: number;
+}
+
+/** Decides a command against the current state; may load what it needs (segments, a past state). */
+export type Decide<State, Command, Event> = (command: Command, state: State) => Event[] | Promise<Event[]>;
+
+export interface CommandOutcome<State> {
+  key: string;
+  streamId: string;
+  state: State;
+  version: number;
+  /** Global position of the first event appended (or originally appended, for a duplicate). */
+  position: bigint;
+  /** The command id had been applied before: nothing new was appended, `state` is as it left it. */
+  duplicate: boolean;
+  /** Events this call appended: 0 for a duplicate or a no-op. */
+  appended: number;
+}
+
+export interface LoadedStream<State> extends Folded<State> {
+  /** Global position of the last event read, 0n for none. */
+  position: bigint;
+  events: RecordedEvent[];
+}
+
+export interface CommandHandlerOptions {
+  store: CommandStore;
+  retry?: RetryPolicy;
+  /** A read model written in the append's transaction (read-your-writes); Postgres store only. */
+  inline?: (events: readonly RecordedEvent[], tx: SqlClient) => Promise<void>;
+  /** Awaited after the commit with the last appended position (e.g. until local evaluation engines applied it). */
+  afterCommit?: (last: AllPosition) => Promise<unknown>;
+}
+
+/**
+ * The command path of every service: load the stream, fold it, decide, append the decided events as one batch
+ * with the expected version and the command id, retry a lost version race by the policy. A repeated command id
+ * answers what it did the first time (`duplicate`) without deciding again; the id of another stream's command is
+ * a `<AREA>.COMMAND_ID_CONFLICT`.
+ */
+export class CommandHandler {
+  private readonly retry: RetryPolicy;
+  private readonly committed: Array<() => void> = [];
+
+  constructor(private readonly options: CommandHandlerOptions) {
+    this.retry = options.retry ?? jitteredRetry();
+  }
+
+  /** Called right after every append that committed events (the outbox publisher wakes on it). */
+  onCommitted(listener: () => void): void {
+    this.committed.push(listener);
+  }
+
+  /** A stream's state, optionally as of a version, a position or a time. */
+  async load<State, Event extends DomainEvent>(
+    aggregate: AggregateType<State, Event>,
+    key: string,
+    options?: ReadStreamOptions,
+  ): Promise<LoadedStream<State>> {
+    const events = await this.options.store.readStream(streamIdOf(aggregate, key), options);
+    const folded = foldEvents(aggregate, events);
+    return { ...folded, position: events.length === 0 ? 0n : events[events.length - 1]!.globalPosition, events };
+  }
+
+  async handle<State, Event extends DomainEvent, Command>(
+    aggregate: AggregateType<State, Event>,
+    decide: Decide<State, Command, Event>,
+    request: CommandRequest<Command>,
+  ): Promise<CommandOutcome<State>> {
+    const streamId = streamIdOf(aggregate, request.key);
+    const earlier = await this.options.store.findCommand(request.origin.commandId);
+    if (earlier) return this.duplicateOf(aggregate, request, earlier);
+    const metadata = metadataOf(request.origin);
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.load(aggregate, request.key);
+      if (request.expectedVersion !== undefined && request.expectedVersion !== current.version) {
+        throw new StreamVersionConflictError(aggregate.area, streamId, request.expectedVersion, current.version);
+      }
+      const events = await decide(request.command, current.state);
+      if (events.length === 0) {
+        return { key: request.key, streamId, state: current.state, version: current.version, position: current.position, duplicate: false, appended: 0 };
+      }
+      try {
+        return await this.append(aggregate, request, current, events, metadata);
+      } catch (error) {
+        if (error instanceof CommandIdReusedError) throw new CommandIdConflictError(aggregate.area, request.origin.commandId, error.originalStreamId);
+        if (!(error instanceof VersionConflictError)) throw error;
+        if (request.expectedVersion !== undefined || attempt >= this.retry.maxAttempts) {
+          throw new StreamVersionConflictError(aggregate.area, streamId, request.expectedVersion ?? current.version, undefined, error);
+        }
+        await new Promise((resolve) => setTimeout(resolve, this.retry.delayMs(attempt)));
+      }
+    }
+  }
+
+  private async append<State, Event extends DomainEvent, Command>(
+    aggregate: AggregateType<State, Event>,
+    request: CommandRequest<Command>,
+    current: LoadedStream<State>,
+    events: readonly Event[],
+    metadata: EventMetadata,
+  ): Promise<CommandOutcome<State>> {
+    const streamId = streamIdOf(aggregate, request.key);
+    let last: AllPosition | undefined;
+    const result = await this.options.store.append(
+      streamId,
+      events.map((event) => ({ type: event.type, data: event.data, metadata })),
+      {
+        expectedVersion: current.version === 0 ? 'no_stream' : current.version,
+        commandId: request.origin.commandId,
+        commandType: request.commandType,
+        beforeCommit: async (appended, tx) => {
+          await this.options.inline?.(appended, tx);
+          const tail = appended[appended.length - 1]!;
+          last = { transactionId: tail.transactionId, globalPosition: tail.globalPosition };
+        },
+      },
+    );
+    if (result.duplicate) {
+      return this.duplicateOf(aggregate, request, { streamId: result.streamId, version: result.nextVersion, position: result.firstPosition });
+    }
+    for (const listener of this.committed) listener();
+    if (last !== undefined) await this.options.afterCommit?.(last);
+    const next = applyDecided(aggregate, current, events);
+    return { key: request.key, streamId, state: next.state, version: result.nextVersion, position: result.firstPosition, duplicate: false, appended: events.length };
+  }
+
+  private async duplicateOf<State, Event extends DomainEvent, Command>(
+    aggregate: AggregateType<State, Event>,
+    request: CommandRequest<Command>,
+    earlier: { streamId: string; version: number; position: bigint },
+  ): Promise<CommandOutcome<State>> {
+    const streamId = streamIdOf(aggregate, request.key);
+    if (earlier.streamId !== streamId) throw new CommandIdConflictError(aggregate.area, request.origin.commandId, earlier.streamId);
+    const then = await this.load(aggregate, request.key, { toVersion: earlier.version });
+    return { key: request.key, streamId, state: then.state, version: earlier.version, position: earlier.position, duplicate: true, appended: 0 };
+  }
+}
+
+const metadataOf = (origin: CommandOrigin): EventMetadata => ({
+  actor: origin.actor,
+  ...(origin.reason === undefined ? {} : { reason: origin.reason }),
+  commandId: origin.commandId,
+  correlationId: origin.correlationId ?? currentCorrelationId() ?? origin.commandId,
+  causationId: origin.commandId,
+});
