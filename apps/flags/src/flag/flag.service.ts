@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { CommandEnvelope, FlagCommandResult, SegmentCommandResult } from '#rollgate/contracts';
 import type { Segment } from '#rollgate/evaluation';
-import { CommandHandler, type CommandOrigin } from '#rollgate/commands';
+import { CommandHandler, type CommandOrigin, type CommandOutcome } from '#rollgate/commands';
 import { CLOCK, type Clock } from '#rollgate/service-runtime';
 import { SEGMENT_USAGE, type SegmentUsage } from '../store/store.tokens.js';
 import { decideSegment, segmentCommandKey, type SegmentCommand } from '../segment/segment.decider.js';
@@ -20,6 +20,15 @@ type SegmentCommandInput =
   | { type: 'RemoveSegment'; data: Extract<SegmentCommand, { type: 'RemoveSegment' }>['data'] };
 
 const originOf = (envelope: CommandEnvelope<unknown>): CommandOrigin => envelope;
+
+/** What every flag and segment command replies with besides the state. */
+const replyOf = (outcome: CommandOutcome<unknown>) => ({
+  key: outcome.key,
+  version: outcome.version,
+  position: outcome.position.toString(),
+  duplicate: outcome.duplicate,
+  appended: outcome.appended,
+});
 
 const expectedVersionOf = (data: unknown): number | undefined => {
   const expected = (data as { expectedVersion?: unknown }).expectedVersion;
@@ -50,14 +59,7 @@ export class FlagService {
       },
       { origin: originOf(envelope), key, commandType: command.type, command, expectedVersion: expectedVersionOf(command.data) },
     );
-    return {
-      key,
-      version: outcome.version,
-      position: outcome.position.toString(),
-      duplicate: outcome.duplicate,
-      appended: outcome.appended,
-      flag: outcome.state,
-    };
+    return { ...replyOf(outcome), flag: outcome.state };
   }
 
   async handleSegment(envelope: CommandEnvelope<unknown>, input: SegmentCommandInput): Promise<SegmentCommandResult> {
@@ -72,14 +74,7 @@ export class FlagService {
         ),
       { origin: originOf(envelope), key, commandType: input.type, command: input, expectedVersion: expectedVersionOf(input.data) },
     );
-    return {
-      key,
-      version: outcome.version,
-      position: outcome.position.toString(),
-      duplicate: outcome.duplicate,
-      appended: outcome.appended,
-      segment: outcome.state,
-    };
+    return { ...replyOf(outcome), segment: outcome.state };
   }
 
   private async withRevertTarget(key: string, input: FlagCommandInput): Promise<FlagCommand> {
