@@ -21,8 +21,6 @@ export const ErrorCodes = {
   badEvent: 'CONTRACTS.BAD_EVENT',
   versionConflict: 'STORE.VERSION_CONFLICT',
   streamExists: 'STORE.STREAM_EXISTS',
-  /** A command id already used for another stream (idempotency keys are global, not per stream). */
-  commandIdConflict: 'STORE.COMMAND_ID_CONFLICT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes] | `${string}.${string}`;

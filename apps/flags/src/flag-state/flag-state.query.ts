@@ -14,7 +14,7 @@ import { foldEvents } from '#rollgate/commands';
 import type { EventStore } from '#rollgate/event-store';
 import { EVENT_STORE, PG_POOL } from '#rollgate/service-runtime';
 import { flagAggregate } from '../flag/flag.aggregate.js';
-import { FlagError } from '../flag/flag.errors.js';
+import { FlagError, FlagErrorCodes } from '../flag/flag.errors.js';
 
 interface FlagRow {
   definition: FlagDefinition;
@@ -49,7 +49,7 @@ export class FlagStateQuery implements SegmentUsage {
   private async getAsOf(key: string, time: Date): Promise<FlagView> {
     const events = await this.store.readStream(flagStreamId(key), { asOf: { time } });
     const flag = foldEvents(flagAggregate, events).state;
-    if (flag === null) throw new FlagError('FLAGS.NOT_FOUND', `flag ${key} did not exist at ${time.toISOString()}`, { key, asOf: time.toISOString() });
+    if (flag === null) throw new FlagError(FlagErrorCodes.notFound, `flag ${key} did not exist at ${time.toISOString()}`, { key, asOf: time.toISOString() });
     const last = events[events.length - 1]!;
     return { flag, position: last.globalPosition.toString(), updatedAt: last.recordedAt.toISOString() };
   }

@@ -12,8 +12,8 @@ export const FLAG_ERROR_CODES = {
   segmentNotFound: 'FLAGS.SEGMENT_NOT_FOUND',
   segmentInUse: 'FLAGS.SEGMENT_IN_USE',
   validation: ErrorCodes.validation,
-  /** The store's code: a command id is global, whichever service reuses it. */
-  commandIdConflict: ErrorCodes.commandIdConflict,
+  /** A command id (Idempotency-Key) already used for another flag or segment (libs/commands `conflictCodes`). */
+  commandIdConflict: 'FLAGS.COMMAND_ID_CONFLICT',
 } as const;
 
 export type FlagErrorCode = (typeof FLAG_ERROR_CODES)[keyof typeof FLAG_ERROR_CODES];
