@@ -59,7 +59,7 @@ export const createGatewayApp = async (
       .setTitle('Rollgate API')
       .setDescription('Feature flags, canary releases and rollbacks. Errors: { code, message, details }.')
       .setVersion('1')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An opaque API token (rg_...), not a JWT: Authorization: Bearer <token>' })
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An opaque API token, not a JWT: Authorization: Bearer <token>' })
       .build(),
   );
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
