@@ -1,23 +1,44 @@
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { FLAG_COMMANDS, flagSubjects, queueGroup, type FlagCommandResult, type SegmentCommandResult } from '#rollgate/contracts';
 import {
-  ArchiveFlagCommand,
-  ChangeRolloutCommand,
-  ChangeUserListCommand,
-  ConfigureEnvironmentCommand,
-  CreateFlagCommand,
-  DefineSegmentCommand,
-  RemoveEnvironmentCommand,
-  RemoveSegmentCommand,
-  RevertFlagCommand,
-  SetRulesCommand,
-  ToggleFlagCommand,
-  UnarchiveFlagCommand,
-  UpdateFlagCommand,
-  UpdateFlagDetailsCommand,
-} from './flag-command.dto.js';
+  ArchiveFlagPayload,
+  ChangeRolloutPayload,
+  ChangeUserListPayload,
+  ConfigureEnvironmentPayload,
+  CreateFlagPayload,
+  DefineSegmentPayload,
+  RemoveEnvironmentPayload,
+  RemoveSegmentPayload,
+  RevertFlagPayload,
+  SetRulesPayload,
+  ToggleFlagPayload,
+  UnarchiveFlagPayload,
+  UpdateFlagDetailsPayload,
+  UpdateFlagPayload,
+  envelopeOf,
+  FLAG_COMMANDS,
+  flagSubjects,
+  queueGroup,
+  type FlagCommandResult,
+  type SegmentCommandResult,
+} from '#rollgate/contracts';
 import { FlagService } from './flag.service.js';
+
+/** The request shape of each `rg.cmd.flags.*` command: the envelope around its payload, validated whole by the global pipe. */
+class CreateFlagCommand extends envelopeOf(CreateFlagPayload) {}
+class UpdateFlagCommand extends envelopeOf(UpdateFlagPayload) {}
+class UpdateFlagDetailsCommand extends envelopeOf(UpdateFlagDetailsPayload) {}
+class ArchiveFlagCommand extends envelopeOf(ArchiveFlagPayload) {}
+class UnarchiveFlagCommand extends envelopeOf(UnarchiveFlagPayload) {}
+class ToggleFlagCommand extends envelopeOf(ToggleFlagPayload) {}
+class ConfigureEnvironmentCommand extends envelopeOf(ConfigureEnvironmentPayload) {}
+class RemoveEnvironmentCommand extends envelopeOf(RemoveEnvironmentPayload) {}
+class ChangeRolloutCommand extends envelopeOf(ChangeRolloutPayload) {}
+class SetRulesCommand extends envelopeOf(SetRulesPayload) {}
+class ChangeUserListCommand extends envelopeOf(ChangeUserListPayload) {}
+class RevertFlagCommand extends envelopeOf(RevertFlagPayload) {}
+class DefineSegmentCommand extends envelopeOf(DefineSegmentPayload) {}
+class RemoveSegmentCommand extends envelopeOf(RemoveSegmentPayload) {}
 
 const QUEUE = { queue: queueGroup('flags') };
 const command = flagSubjects.command;
