@@ -1,6 +1,7 @@
 import { InMemoryEventStore, type AppendOptions, type AppendResult, type NewEvent } from '#rollgate/event-store';
 import { foldEvents, type AggregateType } from './aggregate.js';
 import { CommandHandler } from './command-handler.js';
+import { canonicalJson, requestHashOf } from './request-hash.js';
 
 type CounterEvent = { type: 'Added'; data: { by: number } } | { type: 'Reset'; data: Record<string, never> };
 const counter: AggregateType<number, CounterEvent> = {
@@ -59,6 +60,55 @@ describe(CommandHandler.name, () => {
     expect(await store.streamVersion('counter-c1')).toBe(2);
   });
 
+  it('binds a command id to its request: another command type or payload is IDEMPOTENCY_KEY_REUSED and changes nothing', async () => {
+    await add('a', 2);
+    const events = await store.readStream('counter-c1');
+    await expect(add('a', 3)).rejects.toMatchObject({
+      name: 'IdempotencyKeyReusedError',
+      code: 'TEST.IDEMPOTENCY_KEY_REUSED',
+      details: { commandId: 'a', streamId: 'counter-c1', commandType: 'Add' },
+    });
+    await expect(
+      handler.handle(counter, decideAdd, { origin: origin('a'), key: 'c1', commandType: 'Double', command: { by: 2 } }),
+    ).rejects.toMatchObject({ code: 'TEST.IDEMPOTENCY_KEY_REUSED' });
+    expect(await store.readStream('counter-c1')).toEqual(events);
+    // The same request (keys in another order) still replays its first result.
+    const again = await handler.handle(counter, decideAdd, {
+      origin: origin('a'),
+      key: 'c1',
+      commandType: 'Add',
+      command: JSON.parse('{"by":2}') as Add,
+    });
+    expect(again).toMatchObject({ state: 2, version: 1, duplicate: true });
+    expect(await store.findCommand('a')).toMatchObject({ requestHash: requestHashOf('Add', { by: 2 }) });
+  });
+
+  it('checks the fingerprint of a concurrent request that won the race with the same command id', async () => {
+    const racing = new (class extends InMemoryEventStore {
+      override async findCommand(commandId: string) {
+        return this.hidden ? null : super.findCommand(commandId);
+      }
+      hidden = true;
+      override async append(streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult> {
+        if (this.hidden) {
+          this.hidden = false;
+          await super.append(streamId, [{ type: 'Added', data: { by: 5 } }], { ...options, requestHash: requestHashOf('Add', { by: 5 }) });
+        }
+        return super.append(streamId, events, options);
+      }
+    })();
+    const raced = new CommandHandler({ store: racing, retry: { maxAttempts: 3, delayMs: () => 0 } });
+    await expect(
+      raced.handle(counter, decideAdd, { origin: origin('a'), key: 'c1', commandType: 'Add', command: { by: 1 } }),
+    ).rejects.toMatchObject({ code: 'TEST.IDEMPOTENCY_KEY_REUSED' });
+    expect(await racing.streamVersion('counter-c1')).toBe(1);
+  });
+
+  it('replays a command id recorded without a fingerprint (before fingerprints existed)', async () => {
+    await store.append('counter-c1', [{ type: 'Added', data: { by: 4 } }], { expectedVersion: 'no_stream', commandId: 'old' });
+    expect(await add('old', 9)).toMatchObject({ state: 4, version: 1, duplicate: true });
+  });
+
   it('refuses a command id used for another stream', async () => {
     await add('a', 2);
     await expect(
@@ -92,5 +142,14 @@ describe(CommandHandler.name, () => {
     await add('a', 2);
     await add('b', 3);
     expect(await handler.load(counter, 'c1', { toVersion: 1 })).toMatchObject({ state: 2, version: 1 });
+  });
+});
+
+describe(canonicalJson.name, () => {
+  it('sorts keys at every depth, keeps array order and drops undefined members', () => {
+    expect(canonicalJson({ b: 1, a: { d: [2, { y: 1, x: undefined, w: 0 }], c: null } })).toBe('{"a":{"c":null,"d":[2,{"w":0,"y":1}]},"b":1}');
+    expect(requestHashOf('Add', { by: 1, z: undefined })).toBe(requestHashOf('Add', { by: 1 }));
+    expect(requestHashOf('Add', [1, 2])).not.toBe(requestHashOf('Add', [2, 1]));
+    expect(requestHashOf('Add', { by: 1 })).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 });

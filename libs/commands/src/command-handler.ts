@@ -2,6 +2,7 @@ import {
   CommandIdReusedError,
   VersionConflictError,
   type AllPosition,
+  type AppliedCommand,
   type AppendResult,
   type EventMetadata,
   type EventStore,
@@ -13,7 +14,8 @@ import {
 } from '#rollgate/event-store';
 import { currentCorrelationId } from '#rollgate/platform';
 import { applyDecided, foldEvents, streamIdOf, type AggregateType, type DomainEvent, type Folded } from './aggregate.js';
-import { CommandIdConflictError, StreamVersionConflictError } from './command.errors.js';
+import { CommandIdConflictError, IdempotencyKeyReusedError, StreamVersionConflictError } from './command.errors.js';
+import { requestHashOf } from './request-hash.js';
 import { jitteredRetry, type RetryPolicy } from './retry-policy.js';
 
 /** The store as the command path uses it: the port, plus the Postgres store's in-transaction hook. */
@@ -33,8 +35,9 @@ export interface CommandRequest<Command> {
   origin: CommandOrigin;
   /** The stream key (`auto_submit_enabled` of `flag-auto_submit_enabled`). */
   key: string;
-  /** Recorded in es.commands with the command id. */
+  /** Recorded in es.commands with the command id; part of the request fingerprint. */
   commandType: string;
+  /** The payload; its canonical JSON (with the type) is the request fingerprint bound to the command id. */
   command: Command;
   /** A version the caller pinned (HTTP If-Match): no retry, a conflict is the answer. */
   expectedVersion?: number;
@@ -75,7 +78,8 @@ export interface CommandHandlerOptions {
  * The command path of every service: load the stream, fold it, decide, append the decided events as one batch
  * with the expected version and the command id, retry a lost version race by the policy. A repeated command id
  * answers what it did the first time (`duplicate`) without deciding again; the id of another stream's command is
- * a `<AREA>.COMMAND_ID_CONFLICT`.
+ * a `<AREA>.COMMAND_ID_CONFLICT`, and the id of another request on the same stream (its fingerprint, command type
+ * plus canonical JSON of the command, differs from the one stored with the id) is a `<AREA>.IDEMPOTENCY_KEY_REUSED`.
  */
 export class CommandHandler {
   private readonly retry: RetryPolicy;
@@ -107,8 +111,9 @@ export class CommandHandler {
     request: CommandRequest<Command>,
   ): Promise<CommandOutcome<State>> {
     const streamId = streamIdOf(aggregate, request.key);
+    const requestHash = requestHashOf(request.commandType, request.command);
     const earlier = await this.options.store.findCommand(request.origin.commandId);
-    if (earlier) return this.duplicateOf(aggregate, request, earlier);
+    if (earlier) return this.duplicateOf(aggregate, request, requestHash, earlier);
     const metadata = metadataOf(request.origin);
     for (let attempt = 1; ; attempt++) {
       const current = await this.load(aggregate, request.key);
@@ -120,7 +125,7 @@ export class CommandHandler {
         return { key: request.key, streamId, state: current.state, version: current.version, position: current.position, duplicate: false, appended: 0 };
       }
       try {
-        return await this.append(aggregate, request, current, events, metadata);
+        return await this.append(aggregate, request, requestHash, current, events, metadata);
       } catch (error) {
         if (error instanceof CommandIdReusedError) throw new CommandIdConflictError(aggregate.area, request.origin.commandId, error.originalStreamId);
         if (!(error instanceof VersionConflictError)) throw error;
@@ -135,6 +140,7 @@ export class CommandHandler {
   private async append<State, Event extends DomainEvent, Command>(
     aggregate: AggregateType<State, Event>,
     request: CommandRequest<Command>,
+    requestHash: string,
     current: LoadedStream<State>,
     events: readonly Event[],
     metadata: EventMetadata,
@@ -148,6 +154,7 @@ export class CommandHandler {
         expectedVersion: current.version === 0 ? 'no_stream' : current.version,
         commandId: request.origin.commandId,
         commandType: request.commandType,
+        requestHash,
         beforeCommit: async (appended, tx) => {
           await this.options.inline?.(appended, tx);
           const tail = appended[appended.length - 1]!;
@@ -156,7 +163,14 @@ export class CommandHandler {
       },
     );
     if (result.duplicate) {
-      return this.duplicateOf(aggregate, request, { streamId: result.streamId, version: result.nextVersion, position: result.firstPosition });
+      // A concurrent request with this id won the race: compare against what it recorded.
+      const earlier = (await this.options.store.findCommand(request.origin.commandId)) ?? {
+        streamId: result.streamId,
+        version: result.nextVersion,
+        position: result.firstPosition,
+        requestHash: null,
+      };
+      return this.duplicateOf(aggregate, request, requestHash, earlier);
     }
     for (const listener of this.committed) listener();
     if (last !== undefined) await this.options.afterCommit?.(last);
@@ -167,10 +181,15 @@ export class CommandHandler {
   private async duplicateOf<State, Event extends DomainEvent, Command>(
     aggregate: AggregateType<State, Event>,
     request: CommandRequest<Command>,
-    earlier: { streamId: string; version: number; position: bigint },
+    requestHash: string,
+    earlier: AppliedCommand,
   ): Promise<CommandOutcome<State>> {
     const streamId = streamIdOf(aggregate, request.key);
     if (earlier.streamId !== streamId) throw new CommandIdConflictError(aggregate.area, request.origin.commandId, earlier.streamId);
+    // A row recorded without a fingerprint (before they existed) cannot be told apart: it replays as before.
+    if (earlier.requestHash !== null && earlier.requestHash !== requestHash) {
+      throw new IdempotencyKeyReusedError(aggregate.area, request.origin.commandId, streamId, request.commandType);
+    }
     const then = await this.load(aggregate, request.key, { toVersion: earlier.version });
     return { key: request.key, streamId, state: then.state, version: earlier.version, position: earlier.position, duplicate: true, appended: 0 };
   }

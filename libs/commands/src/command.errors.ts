@@ -4,6 +4,9 @@ import { RollgateError } from '#rollgate/platform';
 export const conflictCodes = (area: string) =>
   ({ versionConflict: `${area}.VERSION_CONFLICT`, commandIdConflict: `${area}.COMMAND_ID_CONFLICT` }) as const;
 
+/** `<AREA>.IDEMPOTENCY_KEY_REUSED` (HTTP 422): a command id sent again with another request than its first. */
+export const idempotencyKeyReusedCode = (area: string) => `${area}.IDEMPOTENCY_KEY_REUSED` as const;
+
 /** The stream moved past the version the caller pinned, or the retries ran out. */
 export class StreamVersionConflictError extends RollgateError {
   override readonly name: string = 'StreamVersionConflictError';
@@ -26,5 +29,20 @@ export class CommandIdConflictError extends RollgateError {
     super(conflictCodes(area).commandIdConflict, `command id ${commandId} was already used for ${usedFor}`, {
       details: { commandId, streamId: usedFor },
     });
+  }
+}
+
+/**
+ * An idempotency key (command id) sent again for the same stream with a different request (another command type or
+ * payload): a key replays only the request it was first used for. Nothing is decided or appended.
+ */
+export class IdempotencyKeyReusedError extends RollgateError {
+  override readonly name: string = 'IdempotencyKeyReusedError';
+  constructor(area: string, commandId: string, streamId: string, commandType: string) {
+    super(
+      idempotencyKeyReusedCode(area),
+      `command id ${commandId} was already used for a different request on ${streamId}; use a new key for ${commandType}`,
+      { details: { commandId, streamId, commandType } },
+    );
   }
 }

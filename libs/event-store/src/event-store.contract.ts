@@ -69,6 +69,17 @@ export function eventStoreContract(
       expect(await store.readStream(id)).toHaveLength(1);
     });
 
+    it('stores the request fingerprint with the command id and returns it from findCommand', async () => {
+      const id = streamId();
+      const hashed = randomUUID();
+      const plain = randomUUID();
+      const first = await store.append(id, [event(1)], { expectedVersion: 'no_stream', commandId: hashed, requestHash: 'sha256:abc' });
+      await store.append(id, [event(2)], { expectedVersion: 1, commandId: plain });
+      expect(await store.findCommand(hashed)).toEqual({ streamId: id, version: 1, position: first.firstPosition, requestHash: 'sha256:abc' });
+      expect(await store.findCommand(plain)).toMatchObject({ streamId: id, version: 2, requestHash: null });
+      expect(await store.findCommand(randomUUID())).toBeNull();
+    });
+
     it('refuses a command id reused for another stream', async () => {
       const commandId = randomUUID();
       await store.append(streamId(), [event(1)], { expectedVersion: 'any', commandId });

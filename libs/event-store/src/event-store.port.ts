@@ -55,6 +55,8 @@ export interface AppendOptions {
   /** Makes the append idempotent: a repeated command id appends nothing and returns the first result. */
   commandId?: string;
   commandType?: string;
+  /** Fingerprint of the request the command id stands for (see CommandHandler); stored with the command id. */
+  requestHash?: string;
   /** Stream type recorded on first append; defaults to the stream id's prefix before the first '-'. */
   streamType?: string;
 }
@@ -83,7 +85,10 @@ export interface EventStore {
   readAll(after: AllPosition, limit: number): Promise<RecordedEvent[]>;
   /** The stream's current version, 0 when it does not exist. */
   streamVersion(streamId: string): Promise<number>;
-  /** What an applied command id did: its stream, the version after it and its first position; null when unused. */
+  /**
+   * What an applied command id did: its stream, the version after it, its first position and its request
+   * fingerprint; null when unused.
+   */
   findCommand(commandId: string): Promise<AppliedCommand | null>;
 }
 
@@ -91,6 +96,8 @@ export interface AppliedCommand {
   streamId: string;
   version: number;
   position: bigint;
+  /** The fingerprint the first append recorded; null when it sent none (or predates fingerprints). */
+  requestHash: string | null;
 }
 
 /** Checkpoints of async readers (projections, the publisher), advanced by compare-and-set. */

@@ -28,7 +28,7 @@ const isAfter = (event: RecordedEvent, position: AllPosition): boolean =>
 export class InMemoryEventStore implements EventStore, CheckpointStore {
   private readonly events: RecordedEvent[] = [];
   private readonly streams = new Map<string, RecordedEvent[]>();
-  private readonly commands = new Map<string, AppendResult>();
+  private readonly commands = new Map<string, { result: AppendResult; requestHash: string | null }>();
   private readonly checkpoints = new Map<string, AllPosition>();
   private nextPosition = 1n;
   private nextTransaction = 1000n;
@@ -40,8 +40,10 @@ export class InMemoryEventStore implements EventStore, CheckpointStore {
     if (options.commandId) {
       const earlier = this.commands.get(options.commandId);
       if (earlier) {
-        if (earlier.streamId !== streamId) throw new CommandIdReusedError(options.commandId, streamId, earlier.streamId);
-        return { ...earlier, duplicate: true };
+        if (earlier.result.streamId !== streamId) {
+          throw new CommandIdReusedError(options.commandId, streamId, earlier.result.streamId);
+        }
+        return { ...earlier.result, duplicate: true };
       }
     }
     const stream = this.streams.get(streamId) ?? [];
@@ -74,7 +76,7 @@ export class InMemoryEventStore implements EventStore, CheckpointStore {
       firstPosition: recorded[0]!.globalPosition,
       duplicate: false,
     };
-    if (options.commandId) this.commands.set(options.commandId, result);
+    if (options.commandId) this.commands.set(options.commandId, { result, requestHash: options.requestHash ?? null });
     return result;
   }
 
@@ -106,7 +108,9 @@ export class InMemoryEventStore implements EventStore, CheckpointStore {
 
   async findCommand(commandId: string): Promise<AppliedCommand | null> {
     const earlier = this.commands.get(commandId);
-    return earlier ? { streamId: earlier.streamId, version: earlier.nextVersion, position: earlier.firstPosition } : null;
+    if (!earlier) return null;
+    const { result, requestHash } = earlier;
+    return { streamId: result.streamId, version: result.nextVersion, position: result.firstPosition, requestHash };
   }
 
   async loadCheckpoint(name: string): Promise<AllPosition> {

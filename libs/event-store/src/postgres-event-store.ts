@@ -79,7 +79,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore {
       const prepared = events.map((event) => ({ ...event, eventId: event.eventId ?? randomUUID() }));
       const { rows } = await client.query<{ next_version: string; first_position: string; tx: string }>(
         `SELECT next_version, first_position, tx::text AS tx
-           FROM es.append_events($1, $2, $3, $4, $5, $6::uuid[], $7::text[], $8::smallint[], $9::jsonb[], $10::jsonb[])`,
+           FROM es.append_events($1, $2, $3, $4, $5, $6::uuid[], $7::text[], $8::smallint[], $9::jsonb[], $10::jsonb[], $11)`,
         [
           streamId,
           options.streamType ?? streamTypeOf(streamId),
@@ -91,6 +91,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore {
           prepared.map((event) => event.schemaVersion ?? 1),
           prepared.map((event) => JSON.stringify(event.data ?? null)),
           prepared.map((event) => JSON.stringify(event.metadata ?? {})),
+          options.requestHash ?? null,
         ],
       );
       const row = rows[0]!;
@@ -174,12 +175,21 @@ export class PostgresEventStore implements EventStore, CheckpointStore {
   }
 
   async findCommand(commandId: string): Promise<AppliedCommand | null> {
-    const { rows } = await this.pool.query<{ stream_id: string; result_version: string; first_position: string }>(
-      'SELECT stream_id, result_version, first_position FROM es.commands WHERE command_id = $1',
-      [commandId],
-    );
+    const { rows } = await this.pool.query<{
+      stream_id: string;
+      result_version: string;
+      first_position: string;
+      request_hash: string | null;
+    }>('SELECT stream_id, result_version, first_position, request_hash FROM es.commands WHERE command_id = $1', [commandId]);
     const row = rows[0];
-    return row ? { streamId: row.stream_id, version: Number(row.result_version), position: BigInt(row.first_position) } : null;
+    return row
+      ? {
+          streamId: row.stream_id,
+          version: Number(row.result_version),
+          position: BigInt(row.first_position),
+          requestHash: row.request_hash,
+        }
+      : null;
   }
 
   private async earlierAppend(commandId: string, streamId: string): Promise<AppendResult | null> {

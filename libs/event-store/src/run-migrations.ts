@@ -1,10 +1,14 @@
 import { DataSource, type MigrationInterface } from 'typeorm';
 import { EventStoreSchema1732400000000 } from './migrations/1732400000000-event-store-schema.js';
+import { CommandRequestHash1732700000000 } from './migrations/1732700000000-command-request-hash.js';
 
 type MigrationClass = new () => MigrationInterface;
 
 /** The event store's own migrations; a service passes them first, then its read-model migrations. */
-export const eventStoreMigrations: readonly MigrationClass[] = [EventStoreSchema1732400000000];
+export const eventStoreMigrations: readonly MigrationClass[] = [
+  EventStoreSchema1732400000000,
+  CommandRequestHash1732700000000,
+];
 
 /**
  * Runs migrations as the owner role (never as the service role, which must not own the log). Returns the names of

@@ -14,6 +14,8 @@ export const FLAG_ERROR_CODES = {
   validation: ErrorCodes.validation,
   /** A command id (Idempotency-Key) already used for another flag or segment (libs/commands `conflictCodes`). */
   commandIdConflict: 'FLAGS.COMMAND_ID_CONFLICT',
+  /** A command id (Idempotency-Key) sent again for the same flag or segment with another request (libs/commands). */
+  idempotencyKeyReused: 'FLAGS.IDEMPOTENCY_KEY_REUSED',
 } as const;
 
 export type FlagErrorCode = (typeof FLAG_ERROR_CODES)[keyof typeof FLAG_ERROR_CODES];

@@ -88,6 +88,7 @@ describe(httpStatusOf.name, () => {
     ['FLAGS.ARCHIVED', 409],
     ['FLAGS.SEGMENT_IN_USE', 409],
     ['GENERIC.PAYLOAD_TOO_LARGE', 413],
+    ['FLAGS.IDEMPOTENCY_KEY_REUSED', 422],
     ['BUS.TIMEOUT', 504],
     ['BUS.UNAVAILABLE', 503],
     ['GENERIC.INTERNAL', 500],
