@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // npm start: infrastructure (scripts/infra.mjs), build, then each service below: its database, its migrations
-// (as rollgate_owner), the process itself (as rollgate_app), and a wait for /health/ready. Ctrl-C stops them
-// (SIGTERM, then SIGKILL after 10 s).
+// (as rollgate_owner), the process itself (as rollgate_app), and a wait for /health/ready. Supervised
+// (scripts/supervisor.mjs): a service that exits unexpectedly is reported and restarted with backoff (0.5 s doubling
+// to 30 s, reset once it has stayed ready 60 s) while the others keep running. Ctrl-C stops them all (SIGTERM, then
+// SIGKILL after 10 s) and nothing restarts.
 //
 // The contract a service plugs into: dist/apps/<name>/src/main.js
 //   `main.js migrate` with ROLLGATE_MIGRATION_DATABASE_URL   applies its migrations and exits 0
@@ -15,8 +17,12 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { ensureInfra } from './infra.mjs';
+import { Supervisor } from './supervisor.mjs';
 
-/** The services `npm start` runs, in start order. `database: true` gives the service rollgate_<name>. */
+/**
+ * The services `npm start` runs, in start order: the one place to add a service. `database: true` gives the service
+ * rollgate_<name>.
+ */
 const SERVICES = [
   { name: 'flags', port: 3001, database: true },
   { name: 'gateway', port: 3000, database: false },
@@ -27,7 +33,7 @@ const TOKEN_FILE = path.join(REPO, '.rollgate', 'admin-token');
 const READY_TIMEOUT_MS = Number(process.env.ROLLGATE_START_TIMEOUT_MS ?? 60_000);
 const KILL_AFTER_MS = 10_000;
 
-const children = new Map();
+let supervisor = null;
 let stopping = false;
 
 function say(line) {
@@ -79,15 +85,14 @@ async function ensureDatabase(adminUrl, name) {
   }
 }
 
-async function waitReady(service, child) {
+/** Polls /health/ready until it answers 200; gives up after READY_TIMEOUT_MS or when `signal` aborts. */
+async function waitReady(service, signal) {
   const url = `http://127.0.0.1:${service.port}/health/ready`;
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`${service.name} exited (${child.signalCode ?? `code ${child.exitCode}`}) before it was ready`);
-    }
+    signal.throwIfAborted();
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(2000)]) });
       if (res.ok) return;
     } catch {
       // not listening yet
@@ -99,68 +104,62 @@ async function waitReady(service, child) {
   );
 }
 
-function stopAll(exitCode) {
-  if (stopping) return;
-  stopping = true;
-  const running = [...children.values()].filter((c) => c.exitCode === null && c.signalCode === null);
-  if (running.length) say(`stopping ${[...children.keys()].join(', ')}`);
-  for (const child of running) child.kill('SIGTERM');
-  const timer = setTimeout(() => {
-    for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }, KILL_AFTER_MS);
-  Promise.all(
-    running.map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.on('exit', r)))),
-  ).then(() => {
-    clearTimeout(timer);
-    process.exit(exitCode);
-  });
-}
-
-async function main() {
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stopAll(0));
-
-  const infra = await ensureInfra();
+/** What the supervisor runs for a built service: prepare (database, migrations) once, then spawn and wait. */
+function supervisedEntry(service, main, infra, token) {
   const { ROLLGATE_ADMIN_DATABASE_URL: adminUrl, ROLLGATE_PG_HOST: host, ROLLGATE_PG_PORT: port } = infra;
-  await runToEnd('npm', ['run', 'build']);
-  const token = adminToken();
-
-  const started = [];
-  for (const service of SERVICES) {
-    if (stopping) return;
-    const main = path.join(REPO, 'dist', 'apps', service.name, 'src', 'main.js');
-    if (!fs.existsSync(main)) {
-      say(`skipping ${service.name}: ${path.relative(REPO, main)} does not exist (not built yet)`);
-      continue;
-    }
-    const dbName = `rollgate_${service.name}`;
-    const env = {
-      ...process.env,
-      ...infra,
-      NATS_URL: infra.NATS_URL,
-      ROLLGATE_HTTP_PORT: String(service.port),
-      ROLLGATE_ADMIN_TOKEN: token,
-    };
-    if (service.database) {
+  const dbName = `rollgate_${service.name}`;
+  const env = {
+    ...process.env,
+    ...infra,
+    ROLLGATE_HTTP_PORT: String(service.port),
+    ROLLGATE_ADMIN_TOKEN: token,
+  };
+  return {
+    name: service.name,
+    async prepare() {
+      if (!service.database) return;
       await ensureDatabase(adminUrl, dbName);
       say(`migrating ${dbName}`);
       await runToEnd(process.execPath, [main, 'migrate'], {
         env: { ...env, ROLLGATE_MIGRATION_DATABASE_URL: `postgres://rollgate_owner@${host}:${port}/${dbName}` },
       });
       env.DATABASE_URL = `postgres://rollgate_app@${host}:${port}/${dbName}`;
+    },
+    spawn() {
+      say(`starting ${service.name} on port ${service.port}`);
+      const child = spawn(process.execPath, [main], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      prefixed(child.stdout, service.name, process.stdout);
+      prefixed(child.stderr, service.name, process.stderr);
+      return child;
+    },
+    ready: ({ signal }) => waitReady(service, signal),
+  };
+}
+
+function stopAll(exitCode) {
+  if (stopping) return;
+  stopping = true;
+  (supervisor ? supervisor.stop() : Promise.resolve()).then(() => process.exit(exitCode));
+}
+
+async function main() {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stopAll(0));
+
+  const infra = await ensureInfra();
+  await runToEnd('npm', ['run', 'build']);
+  if (stopping) return;
+  const token = adminToken();
+
+  const started = [];
+  const entries = [];
+  for (const service of SERVICES) {
+    const main = path.join(REPO, 'dist', 'apps', service.name, 'src', 'main.js');
+    if (!fs.existsSync(main)) {
+      say(`skipping ${service.name}: ${path.relative(REPO, main)} does not exist (not built yet)`);
+      continue;
     }
-    say(`starting ${service.name} on port ${service.port}`);
-    const child = spawn(process.execPath, [main], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.set(service.name, child);
-    prefixed(child.stdout, service.name, process.stdout);
-    prefixed(child.stderr, service.name, process.stderr);
-    child.on('exit', (code, signal) => {
-      if (stopping) return;
-      process.stderr.write(`[start] ${service.name} exited (${signal ?? `code ${code}`}); stopping the others\n`);
-      stopAll(1);
-    });
-    await waitReady(service, child);
-    say(`${service.name} ready`);
     started.push(service);
+    entries.push(supervisedEntry(service, main, infra, token));
   }
 
   if (started.length === 0) {
@@ -168,6 +167,15 @@ async function main() {
     for (const [k, v] of Object.entries(infra)) say(`  ${k}=${v}`);
     return;
   }
+
+  supervisor = new Supervisor(entries, {
+    killAfterMs: KILL_AFTER_MS,
+    log: (line) => process.stderr.write(`[start] ${line}\n`),
+  });
+  supervisor.on('ready', ({ name, attempt }) => attempt === 1 && say(`${name} ready`));
+  await supervisor.start();
+  if (stopping) return;
+
   const lines = ['', 'Rollgate is running:'];
   const gateway = started.find((s) => s.name === 'gateway');
   if (gateway) {
@@ -178,10 +186,11 @@ async function main() {
     lines.push(`  ${s.name.padEnd(12)} http://127.0.0.1:${s.port}  (metrics /metrics, readiness /health/ready)`);
   }
   lines.push(`  NATS         ${infra.NATS_URL}`);
-  lines.push(`  PostgreSQL   ${adminUrl}`);
+  lines.push(`  PostgreSQL   ${infra.ROLLGATE_ADMIN_DATABASE_URL}`);
   lines.push(`  admin token  ${token}   (Authorization: Bearer <token>; stored in .rollgate/admin-token)`);
   lines.push(
-    'Ctrl-C stops the services (the infrastructure stays up; `npm run infra -- stop` stops private servers).',
+    'A service that exits is restarted (0.5 s doubling to 30 s); Ctrl-C stops them all.',
+    '(The infrastructure stays up; `npm run infra -- stop` stops private servers.)',
     '',
   );
   process.stdout.write(lines.join('\n') + '\n');
@@ -189,7 +198,7 @@ async function main() {
 
 main().catch((err) => {
   process.stderr.write(`[start] ${err instanceof Error ? err.message : String(err)}\n`);
+  // start() has already stopped what it started; stopAll waits for that.
   stopping = false;
-  if (children.size) stopAll(1);
-  else process.exit(1);
+  stopAll(1);
 });
