@@ -10,7 +10,16 @@ const TEST_FILES = ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', 'app
 
 /** What each kind of project may import (type axis). type:testing is added only for test files, below. */
 const TYPE_DEPS = {
-  'type:app': ['type:contracts', 'type:event-store', 'type:messaging', 'type:evaluation', 'type:platform', 'type:sdk'],
+  'type:app': [
+    'type:contracts',
+    'type:event-store',
+    'type:messaging',
+    'type:evaluation',
+    'type:platform',
+    'type:sdk',
+    'type:runtime',
+    'type:commands',
+  ],
   'type:e2e': ['type:contracts', 'type:sdk', 'type:platform'],
   'type:contracts': [],
   'type:evaluation': ['type:contracts'],
@@ -18,6 +27,9 @@ const TYPE_DEPS = {
   'type:event-store': ['type:contracts', 'type:platform'],
   'type:messaging': ['type:contracts', 'type:platform', 'type:event-store'],
   'type:sdk': ['type:contracts', 'type:evaluation'],
+  // A service runtime (boot, bus wiring, the command loop) and a command core (decide, append, reply).
+  'type:runtime': ['type:contracts', 'type:platform', 'type:event-store', 'type:messaging'],
+  'type:commands': ['type:contracts', 'type:platform', 'type:event-store'],
   'type:testing': ['type:contracts', 'type:platform', 'type:event-store', 'type:messaging', 'type:evaluation'],
 };
 
@@ -90,8 +102,9 @@ export default tseslint.config(
   },
   {
     // The flag contracts carry the flag model (FlagDefinition, Rollout, Rule...), whose one definition lives in the
-    // pure evaluation lib; contracts/flags may import it (see docs/adr/0005-flag-model-in-evaluation.md).
-    files: ['libs/contracts/src/flags/**/*.ts'],
+    // pure evaluation lib; contracts/flags may import it (see docs/adr/0005-flag-model-in-evaluation.md), and so may
+    // keys.ts, whose KEY_PATTERN is the flag model's FLAG_KEY_PATTERN.
+    files: ['libs/contracts/src/flags/**/*.ts', 'libs/contracts/src/keys.ts'],
     rules: { '@nx/enforce-module-boundaries': boundaries(false, { 'type:contracts': ['type:evaluation'] }) },
   },
   {
