@@ -397,16 +397,18 @@ describe('gateway over real NATS', () => {
   it('pages the audit trail through the service cursor and queries with raw query objects', async () => {
     flags.answer = () => ({
       ok: true,
-      result: { items: [{ key: 'k', version: 1, eventType: 'FlagCreated', actor: 'admin', globalPosition: '10', recordedAt: 't' }], next: '10' },
+      result: { items: [{ key: 'k', version: 1, eventType: 'FlagCreated', actor: 'admin', globalPosition: '10', recordedAt: 't' }], next: '812.10' },
     });
-    const response = await call('GET', '/api/v1/audit?key=k&actor=admin&limit=1&cursor=5');
+    const response = await call('GET', '/api/v1/audit?key=k&actor=admin&limit=1&cursor=800.5');
     expect(response.status).toBe(200);
     expect(await jsonOf(response)).toEqual({
       entries: [{ key: 'k', version: 1, event_type: 'FlagCreated', actor: 'admin', global_position: '10', recorded_at: 't' }],
-      next_cursor: '10',
+      next_cursor: '812.10',
     });
     expect(flags.received[0]!.subject).toBe('rg.qry.flags.audit');
-    expect(flags.received[0]!.body).toEqual({ key: 'k', actor: 'admin', after: '5', limit: 1 });
+    expect(flags.received[0]!.body).toEqual({ key: 'k', actor: 'admin', after: '800.5', limit: 1 });
+    // A bare position is no cursor: alone it is not a safe place to continue from.
+    expect((await call('GET', '/api/v1/audit?cursor=5')).status).toBe(400);
   });
 
   it('asks rg.qry.flags.outcomes for a flag\'s outcomes and answers in snake_case', async () => {

@@ -5,7 +5,7 @@ import { flagAggregate } from '../flag/flag.aggregate.js';
 
 /**
  * The audit trail (`flags.audit`): one row per flag event with who, when, why, the change, and the definition
- * before and after it. The "before" comes from the projection's own table (the previous row's `after`), never
+ * before and after it, keyed in the log's order by (transaction_id, global_position). The "before" comes from the projection's own table (the previous row's `after`), never
  * from another read model, so a rebuild from zero reproduces every row.
  */
 export class AuditProjection implements Projection {
@@ -28,9 +28,9 @@ export class AuditProjection implements Projection {
       latest.set(key, after);
       const metadata = event.metadata;
       await tx.query(
-        `INSERT INTO flags.audit (global_position, key, version, event_type, actor, reason, command_id, correlation_id,
-           recorded_at, change, before, after)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        `INSERT INTO flags.audit (global_position, transaction_id, key, version, event_type, actor, reason, command_id,
+           correlation_id, recorded_at, change, before, after)
+         VALUES ($1, $13::xid8, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT DO NOTHING`,
         [
           event.globalPosition.toString(),
@@ -45,6 +45,7 @@ export class AuditProjection implements Projection {
           JSON.stringify(event.data ?? {}),
           before === null ? null : JSON.stringify(before),
           after === null ? null : JSON.stringify(after),
+          event.transactionId.toString(),
         ],
       );
     }

@@ -1,6 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import {
+  decodeAuditCursor,
+  encodeAuditCursor,
   flagStreamId,
   MAX_PAGE_SIZE,
   type AuditEntry,
@@ -29,6 +31,7 @@ interface AuditRow {
   correlation_id: string | null;
   recorded_at: Date;
   global_position: string;
+  transaction_id: string;
   change: unknown;
   before: FlagDefinition | null;
   after: FlagDefinition | null;
@@ -94,7 +97,10 @@ export class AuditQueries {
     return { items, next: more ? String(fromVersion + limit) : null };
   }
 
-  /** The audit trail across flags, oldest first, filtered by key, actor and time; `next` is a position cursor. */
+  /**
+   * The audit trail across flags in the log's gap-free order (transaction id, then global position: numeric, as
+   * es.read_all_after reads), filtered by key, actor and time; `next` encodes the last entry's pair.
+   */
   async audit(query: AuditQuery): Promise<Page<AuditEntry>> {
     const limit = Math.min(query.limit ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
     const conditions: string[] = [];
@@ -107,16 +113,27 @@ export class AuditQueries {
     if (query.actor !== undefined) add('actor = ?', query.actor);
     if (query.since !== undefined) add('recorded_at >= ?', new Date(query.since));
     if (query.until !== undefined) add('recorded_at < ?', new Date(query.until));
-    if (query.after !== undefined) add('global_position > ?', query.after);
+    if (query.after !== undefined) {
+      const after = decodeAuditCursor(query.after);
+      params.push(after.transactionId.toString(), after.globalPosition.toString());
+      conditions.push(`(a.transaction_id, a.global_position) > ($${params.length - 1}::xid8, $${params.length}::bigint)`);
+    }
     params.push(limit + 1);
+    // Ordered by the table's columns (a.), never by the text aliases of the select list.
     const { rows } = await this.pool.query<AuditRow>(
-      `SELECT key, version, event_type, actor, reason, command_id, correlation_id, recorded_at,
-              global_position::text AS global_position, change, before, after
-         FROM flags.audit ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
-        ORDER BY global_position LIMIT $${params.length}`,
+      `SELECT a.key, a.version, a.event_type, a.actor, a.reason, a.command_id, a.correlation_id, a.recorded_at,
+              a.global_position::text AS global_position, a.transaction_id::text AS transaction_id, a.change, a.before,
+              a.after
+         FROM flags.audit a ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''}
+        ORDER BY a.transaction_id, a.global_position LIMIT $${params.length}`,
       params,
     );
-    const items = rows.slice(0, limit).map(fromRow);
-    return { items, next: rows.length > limit ? items[items.length - 1]!.globalPosition : null };
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    const next =
+      rows.length > limit && last !== undefined
+        ? encodeAuditCursor({ transactionId: BigInt(last.transaction_id), globalPosition: BigInt(last.global_position) })
+        : null;
+    return { items: page.map(fromRow), next };
   }
 }

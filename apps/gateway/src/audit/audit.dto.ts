@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { ToNumber } from '#rollgate/platform';
-import { KEY_PATTERN, MAX_PAGE_SIZE } from '#rollgate/contracts';
+import { AUDIT_CURSOR_PATTERN, KEY_PATTERN, MAX_PAGE_SIZE } from '#rollgate/contracts';
 
 export const DEFAULT_AUDIT_LIMIT = 100;
 
@@ -35,8 +35,8 @@ export class AuditQueryDto {
   @Max(MAX_PAGE_SIZE)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'next_cursor of the previous page (a global position)' })
+  @ApiPropertyOptional({ description: 'next_cursor of the previous page (opaque)' })
   @IsOptional()
-  @Matches(/^\d{1,19}$/, { message: 'cursor must be the next_cursor of a previous page' })
+  @Matches(AUDIT_CURSOR_PATTERN, { message: 'cursor must be the next_cursor of a previous page' })
   cursor?: string;
 }

@@ -101,7 +101,26 @@ export class FlagHistoryQuery {
   limit?: number;
 }
 
-/** `rg.qry.flags.audit`: the audit trail across flags, oldest first; page on with `after` = the last `globalPosition`. */
+/**
+ * An audit page cursor: the (transaction id, global position) of the last entry returned, `<tx>.<position>`. The
+ * trail is in the log's gap-free order by that pair; clients treat the cursor as opaque.
+ */
+export const AUDIT_CURSOR_PATTERN = /^[0-9]{1,20}\.[0-9]{1,19}$/;
+
+export interface AuditCursor {
+  transactionId: bigint;
+  globalPosition: bigint;
+}
+
+export const encodeAuditCursor = (cursor: AuditCursor): string => `${cursor.transactionId}.${cursor.globalPosition}`;
+
+/** The pair of a cursor matching AUDIT_CURSOR_PATTERN. */
+export const decodeAuditCursor = (cursor: string): AuditCursor => {
+  const [transactionId, globalPosition] = cursor.split('.');
+  return { transactionId: BigInt(transactionId!), globalPosition: BigInt(globalPosition!) };
+};
+
+/** `rg.qry.flags.audit`: the audit trail across flags, oldest first (log order); page on with `after` = the last page's `next`. */
 export class AuditQuery {
   @IsOptional()
   @Matches(KEY_PATTERN, { message: keyMessage('key') })
@@ -120,9 +139,9 @@ export class AuditQuery {
   @IsISO8601({ strict: true })
   until?: string;
 
-  /** Cursor: entries with a global position strictly greater than this (decimal string). */
+  /** Cursor (`next` of the previous page): entries strictly after that (transaction id, global position). */
   @IsOptional()
-  @Matches(/^[0-9]{1,19}$/, { message: 'after must be a decimal global position' })
+  @Matches(AUDIT_CURSOR_PATTERN, { message: 'after must be the next cursor of a previous page' })
   after?: string;
 
   @IsOptional()
