@@ -402,6 +402,36 @@ describe('idempotency over HTTP', () => {
     expect(await eventCount(system, flagStreamId(key))).toBe(2);
   });
 
+  it('binds an Idempotency-Key to its request: a DELETE with a toggle\'s key is a 422 that changes nothing', async () => {
+    const key = uniqueKey('idem_bound');
+    expect((await system.api('POST', FLAGS, { name: key })).status).toBe(201);
+    const headers = { 'idempotency-key': `e2e-bound-${key}` };
+    const toggle = await system.api('PUT', `${FLAGS}/${key}/environments/production`, { enabled: true }, headers);
+    expect(toggle.status).toBe(200);
+    expect(toggle.body.duplicate).toBe(false);
+    const events = await system.sql('SELECT global_position::text AS p, event_type FROM es.events ORDER BY global_position');
+
+    const reused = await system.api('DELETE', `${FLAGS}/${key}`, undefined, headers);
+    expect(reused.status).toBe(422);
+    expect(reused.body.code).toBe('FLAGS.IDEMPOTENCY_KEY_REUSED');
+    const other = await system.api('PUT', `${FLAGS}/${key}/environments/production`, { enabled: false }, headers);
+    expect([other.status, other.body.code]).toEqual([422, 'FLAGS.IDEMPOTENCY_KEY_REUSED']);
+    expect(await system.sql('SELECT global_position::text AS p, event_type FROM es.events ORDER BY global_position')).toEqual(events);
+    const flagNow = await system.api('GET', `${FLAGS}/${key}`);
+    expect(flagNow.status).toBe(200);
+    expect(flagNow.body.archived).toBe(false);
+
+    // The same toggle again with the key is a retry: the first result, nothing appended.
+    const again = await system.api('PUT', `${FLAGS}/${key}/environments/production`, { enabled: true }, headers);
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual({ ...toggle.body, duplicate: true });
+    expect(await system.sql('SELECT global_position::text AS p, event_type FROM es.events ORDER BY global_position')).toEqual(events);
+    const recorded = await system.sql<{ request_hash: string | null }>('SELECT request_hash FROM es.commands WHERE command_id = $1', [
+      `e2e-bound-${key}`,
+    ]);
+    expect(recorded).toEqual([{ request_hash: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) }]);
+  });
+
   it('refuses one Idempotency-Key reused for another flag, appending nothing', async () => {
     const key = uniqueKey('idem_a');
     const headers = { 'idempotency-key': `e2e-shared-${key}` };
