@@ -104,6 +104,15 @@ describe(CommandHandler.name, () => {
     expect(await racing.streamVersion('counter-c1')).toBe(1);
   });
 
+  it("takes the caller's fingerprint when given: the same request replays even if the payload it built differs", async () => {
+    const viaGateway = (by: number, requestHash: string) =>
+      handler.handle(counter, decideAdd, { origin: { ...origin('g'), requestHash }, key: 'c1', commandType: 'Add', command: { by } });
+    await viaGateway(2, 'http:PUT /c1 {"by":"now"}');
+    expect(await viaGateway(3, 'http:PUT /c1 {"by":"now"}')).toMatchObject({ duplicate: true, state: 2, version: 1 });
+    await expect(viaGateway(2, 'http:DELETE /c1')).rejects.toMatchObject({ code: 'TEST.IDEMPOTENCY_KEY_REUSED' });
+    expect(await store.streamVersion('counter-c1')).toBe(1);
+  });
+
   it('replays a command id recorded without a fingerprint (before fingerprints existed)', async () => {
     await store.append('counter-c1', [{ type: 'Added', data: { by: 4 } }], { expectedVersion: 'no_stream', commandId: 'old' });
     expect(await add('old', 9)).toMatchObject({ state: 4, version: 1, duplicate: true });

@@ -29,6 +29,8 @@ export interface CommandOrigin {
   actor: string;
   reason?: string;
   correlationId?: string;
+  /** The caller's fingerprint of the request; by default the command's own (`requestHashOf`). */
+  requestHash?: string;
 }
 
 export interface CommandRequest<Command> {
@@ -111,7 +113,7 @@ export class CommandHandler {
     request: CommandRequest<Command>,
   ): Promise<CommandOutcome<State>> {
     const streamId = streamIdOf(aggregate, request.key);
-    const requestHash = requestHashOf(request.commandType, request.command);
+    const requestHash = request.origin.requestHash ?? requestHashOf(request.commandType, request.command);
     const earlier = await this.options.store.findCommand(request.origin.commandId);
     if (earlier) return this.duplicateOf(aggregate, request, requestHash, earlier);
     const metadata = metadataOf(request.origin);

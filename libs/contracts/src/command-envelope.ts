@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsDefined, IsObject, IsOptional, IsString, Length, MaxLength, ValidateNested } from 'class-validator';
+import { IsDefined, IsObject, IsOptional, IsString, Length, Matches, MaxLength, ValidateNested } from 'class-validator';
 import type { CommandEnvelope } from './envelope.js';
 
 /**
@@ -26,6 +26,10 @@ export function envelopeOf<Payload extends object>(payloadClass: new () => Paylo
     @IsString()
     @MaxLength(128)
     correlationId?: string;
+
+    @IsOptional()
+    @Matches(/^[\x21-\x7e]{1,100}$/, { message: 'requestHash must be 1-100 printable ASCII characters' })
+    requestHash?: string;
 
     @IsDefined()
     @IsObject()

@@ -4,6 +4,12 @@ export interface CommandEnvelope<Payload = unknown> {
   actor: string;
   reason?: string;
   correlationId?: string;
+  /**
+   * The caller's own fingerprint of the request behind the command id (the gateway hashes method, path and body as
+   * sent, so a retry matches even when it fills in server-side values such as a ramp's start). Absent: the command
+   * core fingerprints the command itself.
+   */
+  requestHash?: string;
   payload: Payload;
 }
 

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { ValidationError, correlationIdOf, currentCorrelationId } from '#rollgate/platform';
 import type { AuthenticatedRequest } from '../auth/roles.decorator.js';
@@ -14,6 +14,8 @@ export interface CommandContext {
   /** From `If-Match`. */
   expectedVersion?: number;
   correlationId?: string;
+  /** Method, URL and body as sent: what an Idempotency-Key is bound to (a retry of the same request matches). */
+  requestHash?: string;
 }
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -53,11 +55,16 @@ export const commandContextFrom = (headers: Headers, actor: string, correlationI
   return context;
 };
 
+/** sha256 over method, URL and the parsed body (a retry sends the same bytes, so the same JSON). */
+export const requestHashOf = (method: string, url: string, body: unknown): string =>
+  `http-sha256:${createHash('sha256').update(`${method} ${url}\n`).update(JSON.stringify(body ?? null)).digest('hex')}`;
+
 /** `@Command() ctx: CommandContext` in a controller: headers + principal + correlation id of this request. */
 export const Command = createParamDecorator((_: unknown, ctx: ExecutionContext): CommandContext => {
   const request = ctx.switchToHttp().getRequest<AuthenticatedRequest>();
   if (request.principal === undefined) throw new Error('@Command() on a route the AuthGuard did not authenticate');
-  return commandContextFrom(request.headers, request.principal.id, currentCorrelationId() ?? correlationIdOf(request));
+  const context = commandContextFrom(request.headers, request.principal.id, currentCorrelationId() ?? correlationIdOf(request));
+  return { ...context, requestHash: requestHashOf(request.method, request.url, request.body) };
 });
 
 /** A body `reason` overrides the header's. */

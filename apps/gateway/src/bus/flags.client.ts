@@ -63,12 +63,13 @@ export class FlagsClient {
 
   private envelope(
     payload: object,
-    context: Pick<CommandContext, 'actor' | 'correlationId' | 'reason'>,
+    context: Pick<CommandContext, 'actor' | 'correlationId' | 'reason' | 'requestHash'>,
     commandId: string,
   ): CommandEnvelope<object> {
     const envelope: CommandEnvelope<object> = { commandId, actor: context.actor, payload };
     if (context.reason !== undefined) envelope.reason = context.reason;
     if (context.correlationId !== undefined) envelope.correlationId = context.correlationId;
+    if (context.requestHash !== undefined) envelope.requestHash = context.requestHash;
     return envelope;
   }
 
