@@ -35,6 +35,11 @@ const snapshotOf = (history: readonly EventWire[], upTo: number): FlagSnapshot =
   flags: [...fold(history, upTo).values()],
   segments: [],
 });
+const loaded = (snapshot: FlagSnapshot): FlagSync => {
+  const sync = new FlagSync(ENV);
+  sync.loadSnapshot(snapshot);
+  return sync;
+};
 const stateOf = (sync: FlagSync): Map<string, FlagDefinition> => new Map([...sync.allFlags()].map((f) => [f.key, f]));
 
 describe(FlagSync.name, () => {
@@ -116,6 +121,61 @@ describe(FlagSync.name, () => {
     expect(sync.mode).toBe('awaiting-snapshot');
     expect(sync.loadSnapshot(snapshotOf(h, 3)).resnapshot).toBe(false);
     expect(stateOf(sync)).toEqual(fold(h));
+  });
+
+  it('a forged event at the next version never makes the real one a duplicate: the doubt re-snapshots', () => {
+    // Real history: created (disabled), enabled in prod, then a change in another environment.
+    const history = [wire('flag-a', 1, created('a')), wire('flag-a', 2, toggled(ENV, true)), wire('flag-a', 3, toggled('dev', true))];
+    // Someone who can publish into the stream sends a well-formed event at version 2 first.
+    const forged: EventWire = { ...wire('flag-a', 2, toggled(ENV, false)), eventId: 'forged-a-2' };
+    const truth = new Map([...fold(history).entries()].map(([k, f]) => [k, restrictToEnvironment(f, ENV)]));
+
+    const sync = new FlagSync(ENV);
+    sync.loadSnapshot(snapshotOf(history, 1));
+    expect(sync.receive(forged).ops).toHaveLength(1); // version 2 = local + 1: it cannot be told apart yet
+    const real2 = sync.receive(history[1]!);
+    expect(real2).toMatchObject({ resnapshot: true, duplicates: 0 }); // same version, another event id: doubt
+    expect(sync.mode).toBe('awaiting-snapshot');
+    expect(sync.receive(history[2]!).ops).toEqual([]); // held until the snapshot
+    // The flags service answers with the real state at version 2; the buffer brings version 3 on top.
+    const after = sync.loadSnapshot(snapshotOf(history, 2));
+    expect(after.resnapshot).toBe(false);
+    expect(sync.mode).toBe('live');
+    expect(sync.versionOf('a')).toBe(3);
+    expect(stateOf(sync)).toEqual(truth);
+    expect(stateOf(sync)).toEqual(stateOf(loaded(snapshotOf(history, 3))));
+    expect(sync.flag('a')?.environments[ENV]?.enabled).toBe(true);
+    expect(sync.lastApplied?.eventId).toBe(history[2]!.eventId);
+
+    // The forged event again, now below what the snapshot vouches for: a duplicate by version, no more doubt.
+    expect(sync.receive(forged)).toMatchObject({ ops: [], duplicates: 1, resnapshot: false });
+    // The real event redelivered is a plain duplicate too.
+    expect(sync.receive(history[2]!)).toMatchObject({ ops: [], duplicates: 1, resnapshot: false });
+    expect(stateOf(sync)).toEqual(truth);
+  });
+
+  it('a forged event after the real one at the same version re-snapshots and changes nothing', () => {
+    const history = [wire('flag-a', 1, created('a')), wire('flag-a', 2, toggled(ENV, true)), wire('flag-a', 3, toggled(ENV, false))];
+    const forged: EventWire = { ...wire('flag-a', 2, toggled(ENV, false)), eventId: 'forged-a-2' };
+    const sync = new FlagSync(ENV);
+    sync.loadSnapshot(snapshotOf(history, 1));
+    sync.receive(history[1]!);
+    expect(sync.receive(forged).resnapshot).toBe(true);
+    sync.loadSnapshot(snapshotOf(history, 2));
+    expect(sync.receive(history[2]!).ops).toHaveLength(1);
+    expect(stateOf(sync)).toEqual(fold(history));
+  });
+
+  it('a forged segment event far ahead does not hide the real ones that follow', () => {
+    const sync = new FlagSync(ENV);
+    sync.loadSnapshot({ environment: ENV, position: '0', flags: [], segments: [{ key: 'beta', conditions: [], version: 3 }] });
+    const forged: EventWire = { ...wire('segment-beta', 1000, { type: 'SegmentRemoved', data: {} }), eventId: 'forged-beta' };
+    expect(sync.receive(forged).ops).toHaveLength(1);
+    const real: EventWire = wire('segment-beta', 4, { type: 'SegmentDefined', data: { segment: { key: 'beta', conditions: [{ attribute: 'plan', operator: 'eq', values: ['pro'] }] } } });
+    expect(sync.receive(real)).toMatchObject({ resnapshot: true, duplicates: 0 });
+    const after = sync.loadSnapshot({ environment: ENV, position: real.globalPosition, flags: [], segments: [{ key: 'beta', conditions: [], version: 4 }] });
+    expect(after.resnapshot).toBe(false);
+    expect([...sync.allSegments()]).toEqual([{ key: 'beta', conditions: [], version: 4 }]);
   });
 
   it('property: any delivery with duplicates, drops and reordering never yields a wrong state, and a snapshot on request yields the exact final state', () => {

@@ -46,6 +46,8 @@ const FLAG_STREAM = 'flag-';
 const SEGMENT_STREAM = 'segment-';
 const FLAG_TYPES = new Set<string>(FLAG_EVENT_TYPES);
 const SEGMENT_TYPES = new Set(['SegmentDefined', 'SegmentRemoved']);
+/** Event ids remembered per stream since the last snapshot; older versions fall back to the version rule. */
+const APPLIED_IDS_PER_STREAM = 32;
 
 /** Only this environment's config is kept: 10 000 flags × N environments would otherwise all stay in memory. */
 export function restrictToEnvironment(flag: FlagDefinition, environment: string): FlagDefinition {
@@ -67,6 +69,14 @@ function sameIgnoringVersion(a: FlagDefinition, b: FlagDefinition): boolean {
  * stops applying, buffers what arrives and asks for a snapshot, then replays the buffer on top of it. It never
  * applies an event out of order, so its state is always some per-stream prefix of the truth.
  *
+ * Anyone who can publish into the event stream can forge a well-formed event, so the version alone does not prove
+ * an event is the real one. The machine remembers the event id it applied at each version since the last snapshot:
+ * another event at such a version, with a different id, is doubt — one of the two was not the real event — and so
+ * is an event at a version it cannot place (after its last snapshot, yet never applied). Doubt is handled like a
+ * gap: stop, buffer, re-snapshot. A snapshot carries no event ids, so up to its versions the version decides
+ * (an event at or below them is a duplicate). A forged event therefore never makes the real event with the same
+ * version count as a duplicate; at worst it costs one snapshot.
+ *
  * Segment events carry the whole segment (or its removal), so a newer one is applied even across a hole: the
  * result is the same as applying every one in order, and removed segments (absent from snapshots) never force
  * endless re-snapshots.
@@ -77,6 +87,10 @@ export class FlagSync {
   private readonly segments = new Map<string, Segment>();
   private readonly segmentVersions = new Map<string, number>();
   private pending: EventWire[] = [];
+  /** Per stream id: the event id applied at each version since the last snapshot (at most APPLIED_IDS_PER_STREAM). */
+  private readonly appliedIds = new Map<string, Map<number, string>>();
+  /** Per stream id: versions up to this one are known only by version (the snapshot's, or forgotten ids). */
+  private readonly trustedThrough = new Map<string, number>();
   private overflowed = false;
   private readonly maxPending: number;
   /** Position of the last applied event or loaded snapshot (decimal string). */
@@ -170,6 +184,11 @@ export class FlagSync {
       this.segments.set(segment.key, segment);
       this.segmentVersions.set(segment.key, segment.version ?? 0);
     }
+    // The snapshot is the truth up to its versions and carries no event ids: forget the ids applied before it.
+    this.appliedIds.clear();
+    this.trustedThrough.clear();
+    for (const [key, flag] of next) this.trustedThrough.set(FLAG_STREAM + key, flag.version);
+    for (const [key, version] of this.segmentVersions) this.trustedThrough.set(SEGMENT_STREAM + key, version);
     this.position = snapshot.position;
     const result: SyncResult = {
       reload: { flags: [...next.values()], segments: [...this.segments.values()], position: snapshot.position },
@@ -206,21 +225,48 @@ export class FlagSync {
     this.pending.push(event);
   }
 
+  /**
+   * An event at or below the local version: a duplicate when it is the event applied there, or when the version is
+   * only known from a snapshot; doubt ('gap') when another event was applied there or the version cannot be placed.
+   */
+  private seenBefore(event: EventWire, result: SyncResult): 'duplicate' | 'gap' {
+    const { streamId, streamVersion: version } = event;
+    if (version <= (this.trustedThrough.get(streamId) ?? 0)) {
+      result.duplicates++;
+      return 'duplicate';
+    }
+    const applied = this.appliedIds.get(streamId)?.get(version);
+    if (applied === event.eventId) {
+      result.duplicates++;
+      return 'duplicate';
+    }
+    return 'gap';
+  }
+
+  private remember(event: EventWire): void {
+    let ids = this.appliedIds.get(event.streamId);
+    if (!ids) this.appliedIds.set(event.streamId, (ids = new Map()));
+    ids.set(event.streamVersion, event.eventId);
+    if (ids.size > APPLIED_IDS_PER_STREAM) {
+      const oldest = Math.min(...ids.keys());
+      ids.delete(oldest);
+      this.trustedThrough.set(event.streamId, Math.max(this.trustedThrough.get(event.streamId) ?? 0, oldest));
+    }
+  }
+
   private step(event: EventWire, result: SyncResult): 'applied' | 'duplicate' | 'gap' | 'ignored' {
     const { streamId, streamVersion: version } = event;
     if (streamId.startsWith(FLAG_STREAM) && FLAG_TYPES.has(event.type)) {
       const key = streamId.slice(FLAG_STREAM.length);
       const old = this.flags.get(key);
       const local = old?.version ?? 0;
-      if (version <= local) {
-        result.duplicates++;
-        return 'duplicate';
-      }
+      if (version <= local) return this.seenBefore(event, result);
       if (version !== local + 1 || (old === undefined && event.type !== 'FlagCreated')) return 'gap';
       const evolved = evolveFlag(old ?? null, event as unknown as FlagEvent, version);
       if (evolved === null) return 'gap';
       const flag = restrictToEnvironment(evolved, this.environment);
       this.flags.set(key, flag);
+      this.remember(event);
       result.ops.push({
         kind: 'flag', key, oldVersion: old?.version, newVersion: version, flag,
         relevant: old === undefined || !sameIgnoringVersion(old, flag), event,
@@ -231,12 +277,10 @@ export class FlagSync {
     if (streamId.startsWith(SEGMENT_STREAM) && SEGMENT_TYPES.has(event.type)) {
       const key = streamId.slice(SEGMENT_STREAM.length);
       const local = this.segmentVersions.get(key) ?? 0;
-      if (version <= local) {
-        result.duplicates++;
-        return 'duplicate';
-      }
+      if (version <= local) return this.seenBefore(event, result);
       const segment = evolveSegment(this.segments.get(key) ?? null, event as unknown as SegmentEvent, version);
       this.segmentVersions.set(key, version);
+      this.remember(event);
       if (segment === null) this.segments.delete(key);
       else this.segments.set(key, segment);
       result.ops.push({ kind: 'segment', key, segment, event });
