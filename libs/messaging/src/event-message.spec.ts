@@ -1,6 +1,7 @@
 import { subjects } from '#rollgate/contracts';
 import type { RecordedEvent } from '#rollgate/event-store';
-import { decodeEventMessage, encodeEvent, eventSubject } from './event-message.js';
+import { headers as natsHeaders } from '@nats-io/nats-core';
+import { decodeEventMessage, encodeEvent, eventSubject, readEventHeaders } from './event-message.js';
 import { eventStreamTarget } from './event-stream.js';
 
 const event: RecordedEvent = {
@@ -54,5 +55,21 @@ describe('event messages', () => {
 
   it('rejects a message that is not an event envelope', () => {
     expect(() => decodeEventMessage({ data: new TextEncoder().encode('{"data":1}') })).toThrow(/envelope/);
+  });
+  it('reads the outbox headers back as a claim, and nothing from a message without them', () => {
+    const { headers } = encodeEvent(event);
+    headers.set('Nats-Msg-Id', event.eventId);
+    expect(readEventHeaders({ header: headers })).toEqual({
+      eventId: event.eventId, streamId: event.streamId, streamVersion: 3,
+      transactionId: event.transactionId, globalPosition: event.globalPosition,
+    });
+    expect(readEventHeaders({})).toBeNull();
+    expect(readEventHeaders({ header: natsHeaders() })).toBeNull();
+    const { headers: noId } = encodeEvent(event);
+    expect(readEventHeaders({ header: noId })).toBeNull();
+    const bad = natsHeaders();
+    for (const [k, v] of headers) bad.set(k, v[0]!);
+    bad.set('Rg-Tx', 'x1');
+    expect(readEventHeaders({ header: bad })).toBeNull();
   });
 });

@@ -63,6 +63,43 @@ export function encodeEvent(event: RecordedEvent): { body: string; headers: MsgH
   return { body, headers: h };
 }
 
+/** What the outbox's headers claim about a stream message: enough to look the event up in the store. */
+export interface EventHeaderClaim {
+  eventId: string;
+  streamId: string;
+  streamVersion: number;
+  transactionId: bigint;
+  globalPosition: bigint;
+}
+
+const DECIMAL = /^[0-9]{1,20}$/;
+
+/**
+ * Reads the headers `encodeEvent` writes (plus `Nats-Msg-Id`, the event id). Null when any is missing or malformed:
+ * such a message was not written by a Rollgate publisher. A non-null claim is still only a claim: anyone who can
+ * publish into the stream can forge it, so the publisher checks it against the store before trusting it.
+ */
+export function readEventHeaders(msg: { header?: { get(key: string): string } | undefined }): EventHeaderClaim | null {
+  const h = msg.header;
+  if (!h) return null;
+  const get = (key: string): string => {
+    try {
+      return h.get(key) ?? '';
+    } catch {
+      return '';
+    }
+  };
+  const eventId = get('Nats-Msg-Id');
+  const streamId = get(EVENT_HEADERS.streamId);
+  const version = get(EVENT_HEADERS.streamVersion);
+  const tx = get(EVENT_HEADERS.transactionId);
+  const pos = get(EVENT_HEADERS.globalPosition);
+  if (!eventId || !streamId || !DECIMAL.test(version) || !DECIMAL.test(tx) || !DECIMAL.test(pos)) return null;
+  const streamVersion = Number(version);
+  if (!Number.isSafeInteger(streamVersion) || streamVersion < 1) return null;
+  return { eventId, streamId, streamVersion, transactionId: BigInt(tx), globalPosition: BigInt(pos) };
+}
+
 /** Decodes a JetStream event message (JsMsg or StoredMsg) into its envelope, positions as bigint. */
 export function decodeEventMessage<Type extends string = string, Data = unknown>(msg: {
   data: Uint8Array;

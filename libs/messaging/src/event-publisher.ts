@@ -1,6 +1,6 @@
-import type { JetStreamClient, JetStreamManager, PubAck } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager, PubAck, StoredMsg } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/nats-core';
-import { EVENT_HEADERS, type ServiceName } from '#rollgate/contracts';
+import type { ServiceName } from '#rollgate/contracts';
 import {
   START,
   type AllPosition,
@@ -11,7 +11,7 @@ import {
   type RecordedEvent,
 } from '#rollgate/event-store';
 import { WakeableLoop } from '#rollgate/platform';
-import { encodeEvent, eventSubject } from './event-message.js';
+import { encodeEvent, eventSubject, readEventHeaders } from './event-message.js';
 import { eventStreamTarget, streamFilter, type EventStreamTarget } from './event-stream.js';
 
 /** Hooks for the service's metrics registry; all optional. */
@@ -21,6 +21,11 @@ export interface PublisherMetrics {
   /** Seconds from the newest published event's commit to its ack: the outbox lag. */
   lagSeconds?(seconds: number): void;
   leader?(isLeader: boolean): void;
+  /**
+   * `count` messages in the stream were skipped as not the publisher's own: no Rollgate headers, or headers naming
+   * an event the store does not hold (forged). Each stream message is counted once per publisher instance.
+   */
+  foreign?(count: number): void;
 }
 
 export interface PublisherLogger {
@@ -88,6 +93,8 @@ export class EventPublisher {
   private leading = false;
   private position: AllPosition = START;
   private publishedTotal = 0;
+  /** Stream sequences up to this one were already counted as foreign (or are the publisher's own). */
+  private foreignCountedThrough = 0;
 
   constructor(private readonly options: EventPublisherOptions) {
     this.target = eventStreamTarget(options.service, options.target);
@@ -178,23 +185,70 @@ export class EventPublisher {
     }
   }
 
-  /** The start point is the stream's last stored message; the checkpoint only when the stream is empty. */
+  /**
+   * The start point is the last message in the stream that this publisher wrote; the checkpoint only when the stream
+   * holds none. Anyone who can publish into the stream can add messages, so the walk goes back by sequence from the
+   * last one and trusts a message only when its headers name an event the store holds (same event id, stream
+   * version and position). Everything passed over on the way is foreign: counted, logged, never resumed from.
+   */
   private async reconcile(): Promise<Resume> {
     const checkpoint = await this.options.store.loadCheckpoint(this.name);
-    const last = await this.options.jsm.streams.getMessage(this.target.stream, {
-      last_by_subj: streamFilter(this.target),
-    });
+    const { jsm } = this.options;
+    const stream = this.target.stream;
+    const last = await jsm.streams.getMessage(stream, { last_by_subj: streamFilter(this.target) });
     if (!last) return { position: checkpoint, lastMsgId: undefined, checkpoint };
-    const tx = last.header.get(EVENT_HEADERS.transactionId);
-    const pos = last.header.get(EVENT_HEADERS.globalPosition);
-    if (!tx || !pos) {
-      throw new Error(`last message #${last.seq} of ${this.target.stream} lacks ${EVENT_HEADERS.transactionId}/${EVENT_HEADERS.globalPosition}`);
+    const foreign = { count: 0, lo: Infinity, hi: 0 };
+    let own: Resume | null = null;
+    let firstSeq: number | undefined;
+    for (let seq = last.seq, msg: StoredMsg | null = last; ; ) {
+      if (msg) {
+        own = await this.ownMessage(msg, checkpoint);
+        if (own) break;
+        if (msg.seq > this.foreignCountedThrough) {
+          foreign.count++;
+          foreign.lo = Math.min(foreign.lo, msg.seq);
+          foreign.hi = Math.max(foreign.hi, msg.seq);
+        }
+      }
+      firstSeq ??= (await jsm.streams.info(stream)).state.first_seq;
+      if (--seq < Math.max(1, firstSeq)) break;
+      msg = await jsm.streams.getMessage(stream, { seq });
+    }
+    this.reportForeign(foreign);
+    return own ?? { position: checkpoint, lastMsgId: undefined, checkpoint };
+  }
+
+  /** The resume point after `msg` when it is a message this publisher wrote for an event the store holds. */
+  private async ownMessage(msg: StoredMsg, checkpoint: AllPosition): Promise<Resume | null> {
+    const claim = readEventHeaders(msg);
+    if (!claim) return null;
+    const [stored] = await this.options.store.readStream(claim.streamId, {
+      fromVersion: claim.streamVersion,
+      toVersion: claim.streamVersion,
+    });
+    if (
+      !stored ||
+      stored.eventId !== claim.eventId ||
+      stored.transactionId !== claim.transactionId ||
+      stored.globalPosition !== claim.globalPosition
+    ) {
+      return null;
     }
     return {
-      position: { transactionId: BigInt(tx), globalPosition: BigInt(pos) },
-      lastMsgId: last.header.get('Nats-Msg-Id') || undefined,
+      position: { transactionId: stored.transactionId, globalPosition: stored.globalPosition },
+      lastMsgId: stored.eventId,
       checkpoint,
     };
+  }
+
+  private reportForeign({ count, lo, hi }: { count: number; lo: number; hi: number }): void {
+    if (count === 0) return;
+    this.foreignCountedThrough = Math.max(this.foreignCountedThrough, hi);
+    this.options.metrics?.foreign?.(count);
+    this.logger.warn(
+      `${this.name}: skipped ${count} foreign message(s) in ${this.target.stream} ` +
+        `(seq ${lo === hi ? lo : `${lo}..${hi}`}): no Rollgate headers, or an event the store does not hold`,
+    );
   }
 
   private async publishFrom(resume: Resume, active: () => boolean, skipExpectFor: string | undefined): Promise<void> {
