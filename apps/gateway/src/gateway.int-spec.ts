@@ -203,6 +203,8 @@ describe('gateway over real NATS', () => {
       actor: 'admin',
       reason: 'launch',
       correlationId: 'corr-create-1',
+      // what the Idempotency-Key is bound to: method, URL and body as sent
+      requestHash: expect.stringMatching(/^http-sha256:[0-9a-f]{64}$/),
       payload: {
         flag: {
           key: 'auto_submit_enabled',
@@ -218,6 +220,7 @@ describe('gateway over real NATS', () => {
       },
     });
     expect(again!.body['commandId']).toBe('create-auto-submit-1');
+    expect(again!.body['requestHash']).toBe(sent!.body['requestHash']);
   });
 
   it('generates a fresh command id per request without Idempotency-Key, and a body reason wins', async () => {
