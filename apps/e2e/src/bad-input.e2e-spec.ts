@@ -29,6 +29,12 @@ afterAll(async () => {
 
 const FLAGS = '/api/v1/feature-flags';
 const fresh = (): string => uniqueKey('bad');
+/** `{ a: { a: … { a: 1 } } }`, `depth` objects deep. */
+const nested = (depth: number): unknown => {
+  let value: unknown = 1;
+  for (let i = 0; i < depth; i++) value = { a: value };
+  return value;
+};
 
 interface HttpCase {
   name: string;
@@ -87,6 +93,37 @@ const httpCases: HttpCase[] = [
     code: 'GENERIC.VALIDATION',
   },
   { name: 'simple fields mixed with the model form', send: post({ name: fresh(), flag: { key: 'x' } }), status: 400, code: 'GENERIC.VALIDATION' },
+  // What Postgres jsonb cannot hold (a NUL, a lone surrogate), too deep a body and nulls where a value is required.
+  { name: 'a NUL in the key', send: post({ name: 'bad\u0000key' }), status: 400, code: 'GENERIC.VALIDATION', field: 'name' },
+  { name: 'a NUL in the description', send: post({ name: fresh(), description: 'a\u0000b' }), status: 400, code: 'GENERIC.VALIDATION', field: 'description' },
+  { name: 'a lone surrogate in the description', send: post({ name: fresh(), description: 'x\ud800y' }), status: 400, code: 'GENERIC.VALIDATION', field: 'description' },
+  { name: 'a lone low surrogate in the display name', send: post({ name: fresh(), display_name: '\udc00' }), status: 400, code: 'GENERIC.VALIDATION', field: 'display_name' },
+  { name: 'a NUL in a user id', send: post({ name: fresh(), flag_type: 'user_list', user_ids: ['alice', 'bo\u0000b'] }), status: 400, code: 'GENERIC.VALIDATION', field: 'user_ids' },
+  { name: 'a lone surrogate in a tag', send: post({ name: fresh(), tags: ['\ud83d'] }), status: 400, code: 'GENERIC.VALIDATION', field: 'tags' },
+  { name: 'a NUL in a field name', send: post({ name: fresh(), 'x\u0000': 1 }), status: 400, code: 'GENERIC.VALIDATION' },
+  {
+    name: 'a NUL deep in a model-form flag',
+    send: post({ flag: { key: fresh(), name: 'x', description: 'a\u0000', type: 'boolean', environments: { production: { enabled: true, default_rollout: { type: 'all_users' } } } } }),
+    status: 400,
+    code: 'GENERIC.VALIDATION',
+    field: 'flag',
+  },
+  { name: 'users: a NUL in an added user', send: () => system.api('PATCH', `${FLAGS}/${target}/environments/production/users`, { add: ['\u0000'] }), status: 400, code: 'GENERIC.VALIDATION', field: 'add' },
+  { name: 'PUT: a lone surrogate in the description', send: () => system.api('PUT', `${FLAGS}/${target}`, { description: '\udfff' }), status: 400, code: 'GENERIC.VALIDATION', field: 'description' },
+  { name: 'a body nested 1 300 deep', send: post({ name: fresh(), flag: nested(1_300) }), status: 400, code: 'GENERIC.VALIDATION' },
+  { name: 'a body nested 65 deep', send: post({ flag: nested(65) }), status: 400, code: 'GENERIC.VALIDATION' },
+  { name: 'a null flag', send: post({ flag: null }), status: 400, code: 'GENERIC.VALIDATION', field: 'flag' },
+  { name: 'a null rollout_percentage', send: post({ name: fresh(), rollout_percentage: null }), status: 400, code: 'GENERIC.VALIDATION', field: 'rollout_percentage' },
+  { name: 'a null description', send: post({ name: fresh(), description: null }), status: 400, code: 'GENERIC.VALIDATION', field: 'description' },
+  { name: 'PUT: null target_environments', send: () => system.api('PUT', `${FLAGS}/${target}`, { target_environments: null }), status: 400, code: 'GENERIC.VALIDATION', field: 'target_environments' },
+  { name: 'PUT: a null rollout_percentage', send: () => system.api('PUT', `${FLAGS}/${target}`, { rollout_percentage: null }), status: 400, code: 'GENERIC.VALIDATION', field: 'rollout_percentage' },
+  { name: 'rollout: a null rollout_percentage', send: () => system.api('PUT', `${FLAGS}/${target}/environments/production/rollout`, { rollout_percentage: null }), status: 400, code: 'GENERIC.VALIDATION', field: 'rollout_percentage' },
+  { name: 'toggle: a null enabled', send: () => system.api('PUT', `${FLAGS}/${target}/environments/production`, { enabled: null }), status: 400, code: 'GENERIC.VALIDATION', field: 'enabled' },
+  // Answered by Fastify (a path parameter over maxParamLength) and by Node (over maxHeaderSize) before Nest.
+  { name: 'a 1 100-character key in the path', send: () => system.api('GET', `${FLAGS}/${'a'.repeat(1_100)}`), status: 414, code: 'GENERIC.URI_TOO_LONG' },
+  { name: 'a malformed URL', send: () => system.api('GET', `${FLAGS}/%E0%A4%A`), status: 400, code: 'GENERIC.VALIDATION' },
+  { name: 'a 20 000-character query string', send: () => system.api('GET', `${FLAGS}/${target}/evaluate?user_id=${'u'.repeat(20_000)}`), status: 431, code: 'GENERIC.HEADERS_TOO_LARGE' },
+  { name: 'headers too large', send: () => system.api('GET', `${FLAGS}/${target}`, undefined, { 'x-padding': 'p'.repeat(20_000) }), status: 431, code: 'GENERIC.HEADERS_TOO_LARGE' },
   { name: 'no bearer token', send: post({ name: fresh() }, { authorization: '' }), status: 401, code: 'GENERIC.UNAUTHORIZED' },
   { name: 'a wrong bearer token', send: post({ name: fresh() }, { authorization: 'Bearer not-the-admin-token-at-all' }), status: 401, code: 'GENERIC.UNAUTHORIZED' },
   { name: 'an existing key', send: post({ name: target }), status: 409, code: 'FLAGS.ALREADY_EXISTS' },
@@ -160,6 +197,9 @@ const busCases: BusCase[] = [
     body: envelope({ flag: { ...goodFlag(fresh()), colour: 'red' } }),
     code: 'GENERIC.VALIDATION',
   },
+  { name: 'a NUL in the flag name', subject: 'rg.cmd.flags.create', body: envelope({ flag: { ...goodFlag(fresh()), name: 'a\u0000b' } }), code: 'GENERIC.VALIDATION' },
+  { name: 'a lone surrogate in the actor', subject: 'rg.cmd.flags.create', body: { ...envelope({ flag: goodFlag(fresh()) }), actor: '\ud800' }, code: 'GENERIC.VALIDATION' },
+  { name: 'a payload nested 1 300 deep', subject: 'rg.cmd.flags.create', body: envelope({ flag: { ...goodFlag(fresh()), description: nested(1_300) } }), code: 'GENERIC.VALIDATION' },
   { name: 'toggle with enabled as a string', subject: 'rg.cmd.flags.toggle', body: envelope({ key: target, environment: 'production', enabled: 'yes' }), code: 'GENERIC.VALIDATION' },
   { name: 'a rollout change of an unknown flag', subject: 'rg.cmd.flags.change-rollout', body: envelope({ key: fresh(), environment: 'production', rollout: { type: 'all_users' } }), code: 'FLAGS.NOT_FOUND' },
   { name: 'evaluate with an invalid key', subject: 'rg.qry.flags.evaluate', body: { key: 'Bad.Key', environment: 'production', context: {} }, code: 'GENERIC.VALIDATION' },

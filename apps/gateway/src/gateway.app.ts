@@ -15,6 +15,7 @@ import {
 } from '#rollgate/platform';
 import { GatewayEnv } from './gateway.config.js';
 import { GatewayModule } from './gateway.module.js';
+import { clientErrorHandler, frameworkErrors } from './http/framework-errors.js';
 import { registerHttpMetrics } from './http/http-metrics.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -41,7 +42,8 @@ export const createGatewayApp = async (
   const app = await NestFactory.create<NestFastifyApplication>(
     GatewayModule.forRoot(env),
     // maxParamLength above Fastify's 100, so an over-long key reaches KeyParamPipe (400 GENERIC.VALIDATION), not 414 FST_ERR_*.
-    new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, routerOptions: { maxParamLength: 1_000 } }),
+    // frameworkErrors / clientErrorHandler: Fastify's and Node's own answers (414, 431, …) in the API's error shape.
+    new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, routerOptions: { maxParamLength: 1_000 }, frameworkErrors, clientErrorHandler }),
     { bufferLogs: true, logger },
   );
   app.useLogger(logger);

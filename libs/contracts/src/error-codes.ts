@@ -11,6 +11,10 @@ export const ErrorCodes = {
   forbidden: 'GENERIC.FORBIDDEN',
   conflict: 'GENERIC.CONFLICT',
   payloadTooLarge: 'GENERIC.PAYLOAD_TOO_LARGE',
+  /** A path parameter past the router's limit (Fastify's 414). */
+  uriTooLong: 'GENERIC.URI_TOO_LONG',
+  /** Request line and headers past Node's limit (431, answered before any route). */
+  headersTooLarge: 'GENERIC.HEADERS_TOO_LARGE',
   unsupportedMediaType: 'GENERIC.UNSUPPORTED_MEDIA_TYPE',
   rateLimited: 'GENERIC.RATE_LIMITED',
   timeout: 'GENERIC.TIMEOUT',

@@ -8,7 +8,6 @@ import {
   IsInt,
   IsISO8601,
   IsObject,
-  IsOptional,
   IsString,
   Matches,
   MaxLength,
@@ -18,6 +17,7 @@ import {
 } from 'class-validator';
 import { KEY_PATTERN, keyMessage } from '#rollgate/contracts';
 import { FLAG_TYPES, type FlagType } from '#rollgate/evaluation';
+import { IsOptionalNotNull } from '../http/optional.js';
 import { SeedRolloutFields, VariantDto } from './seed-rollout.dto.js';
 
 /**
@@ -26,7 +26,7 @@ import { SeedRolloutFields, VariantDto } from './seed-rollout.dto.js';
  */
 export class CreateFeatureFlagDto extends SeedRolloutFields {
   @ApiPropertyOptional({ description: 'Full model form (snake_case FlagDefinition); excludes the simple fields' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsObject()
   flag?: Record<string, unknown>;
 
@@ -36,24 +36,24 @@ export class CreateFeatureFlagDto extends SeedRolloutFields {
   name?: string;
 
   @ApiPropertyOptional({ description: 'Human-readable name (default: the key)' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(200)
   display_name?: string;
 
   @ApiPropertyOptional({ example: 'Enable automatic dispute submission' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(2_000)
   description?: string;
 
   @ApiPropertyOptional({ enum: FLAG_TYPES, default: 'boolean' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsIn(FLAG_TYPES)
   flag_type?: FlagType;
 
   @ApiPropertyOptional({ type: [String], example: ['production'] })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsArray()
   @ArrayMaxSize(50)
   @ArrayUnique()
@@ -61,7 +61,7 @@ export class CreateFeatureFlagDto extends SeedRolloutFields {
   target_environments?: string[];
 
   @ApiPropertyOptional({ type: [VariantDto], description: 'Experiment flags only' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsArray()
   @ArrayMaxSize(100)
   @ValidateNested({ each: true })
@@ -69,7 +69,7 @@ export class CreateFeatureFlagDto extends SeedRolloutFields {
   variants?: VariantDto[];
 
   @ApiPropertyOptional({ type: [String] })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsArray()
   @ArrayMaxSize(50)
   @IsString({ each: true })
@@ -77,13 +77,13 @@ export class CreateFeatureFlagDto extends SeedRolloutFields {
   tags?: string[];
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(200)
   owner?: string;
 
   @ApiPropertyOptional({ description: 'Why (audit trail); X-Rollgate-Reason header also works' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(1_000)
   reason?: string;
@@ -92,19 +92,19 @@ export class CreateFeatureFlagDto extends SeedRolloutFields {
 /** PUT /feature-flags/{key}: every field optional; see docs/api.md for the commands each one becomes. */
 export class UpdateFeatureFlagDto extends SeedRolloutFields {
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(200)
   display_name?: string;
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(2_000)
   description?: string;
 
   @ApiPropertyOptional({ type: [String] })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsArray()
   @ArrayMaxSize(50)
   @IsString({ each: true })
@@ -112,13 +112,13 @@ export class UpdateFeatureFlagDto extends SeedRolloutFields {
   tags?: string[];
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(200)
   owner?: string;
 
   @ApiPropertyOptional({ type: [VariantDto] })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsArray()
   @ArrayMaxSize(100)
   @ValidateNested({ each: true })
@@ -126,7 +126,7 @@ export class UpdateFeatureFlagDto extends SeedRolloutFields {
   variants?: VariantDto[];
 
   @ApiPropertyOptional({ type: [String], description: 'Enabled exactly in these; other environments switched off' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsArray()
   @ArrayMaxSize(50)
   @ArrayUnique()
@@ -134,7 +134,7 @@ export class UpdateFeatureFlagDto extends SeedRolloutFields {
   target_environments?: string[];
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(1_000)
   reason?: string;
@@ -153,7 +153,7 @@ export class RevertFeatureFlagDto {
   as_of?: string;
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(1_000)
   reason?: string;

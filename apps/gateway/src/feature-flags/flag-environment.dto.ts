@@ -4,11 +4,11 @@ import {
   IsArray,
   IsBoolean,
   IsObject,
-  IsOptional,
   IsString,
   MaxLength,
 } from 'class-validator';
 import { MAX_USER_LIST_DELTA } from '#rollgate/contracts';
+import { IsOptionalNotNull } from '../http/optional.js';
 import { SeedRolloutFields } from './seed-rollout.dto.js';
 
 export class ToggleOrConfigureEnvironmentDto {
@@ -17,19 +17,19 @@ export class ToggleOrConfigureEnvironmentDto {
   enabled!: boolean;
 
   @ApiPropertyOptional({ description: 'Full config: the default rollout (model form, e.g. {"type":"percentage","ppm":100000})' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsObject()
   default_rollout?: Record<string, unknown>;
 
   @ApiPropertyOptional({ description: 'Full config: ordered rules (model form)', type: [Object] })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsArray()
   @ArrayMaxSize(1_000)
   @IsObject({ each: true })
   rules?: Record<string, unknown>[];
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(1_000)
   reason?: string;
@@ -37,18 +37,18 @@ export class ToggleOrConfigureEnvironmentDto {
 
 export class ChangeRolloutDto extends SeedRolloutFields {
   @ApiPropertyOptional({ description: 'Model form, e.g. {"type":"gradual","from":0,"to":500000,"start":…,"end":…}' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsObject()
   rollout?: Record<string, unknown>;
 
   @ApiPropertyOptional({ description: "Change this rule's rollout instead of the default" })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(100)
   rule_id?: string;
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(1_000)
   reason?: string;
@@ -62,7 +62,7 @@ export class SetRulesDto {
   rules!: Record<string, unknown>[];
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(1_000)
   reason?: string;
@@ -70,7 +70,7 @@ export class SetRulesDto {
 
 export class ChangeUsersDto {
   @ApiPropertyOptional({ type: [String] })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsArray()
   @ArrayMaxSize(MAX_USER_LIST_DELTA)
   @IsString({ each: true })
@@ -78,7 +78,7 @@ export class ChangeUsersDto {
   add?: string[];
 
   @ApiPropertyOptional({ type: [String] })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsArray()
   @ArrayMaxSize(MAX_USER_LIST_DELTA)
   @IsString({ each: true })
@@ -86,13 +86,13 @@ export class ChangeUsersDto {
   remove?: string[];
 
   @ApiPropertyOptional({ description: "A rule's user list instead of the default rollout's" })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(100)
   rule_id?: string;
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(1_000)
   reason?: string;

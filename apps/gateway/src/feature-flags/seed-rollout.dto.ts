@@ -7,7 +7,6 @@ import {
   IsInt,
   IsISO8601,
   IsNumber,
-  IsOptional,
   IsString,
   Matches,
   Max,
@@ -16,6 +15,7 @@ import {
 } from 'class-validator';
 import { KEY_PATTERN, MAX_USER_LIST_DELTA, ROLLOUT_STRATEGIES, keyMessage, type RolloutStrategy } from '#rollgate/contracts';
 import { PPM_MAX, type JsonValue } from '#rollgate/evaluation';
+import { IsOptionalNotNull } from '../http/optional.js';
 
 export { DEFAULT_GRADUAL_HOURS, ROLLOUT_STRATEGIES, type RolloutStrategy } from '#rollgate/contracts';
 
@@ -44,19 +44,19 @@ export class VariantDto {
  */
 export class SeedRolloutFields {
   @ApiPropertyOptional({ enum: ROLLOUT_STRATEGIES, description: 'Default: inferred from flag_type / the fields given' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsIn(ROLLOUT_STRATEGIES)
   rollout_strategy?: RolloutStrategy;
 
   @ApiPropertyOptional({ minimum: 0, maximum: 100, example: 10, description: 'Percent of users, resolution 0.0001' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
   @Max(100)
   rollout_percentage?: number;
 
   @ApiPropertyOptional({ type: [String], description: 'User ids (the user_list strategy, or always-on users)' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsArray()
   @ArrayMaxSize(MAX_USER_LIST_DELTA)
   @IsString({ each: true })
@@ -64,7 +64,7 @@ export class SeedRolloutFields {
   user_ids?: string[];
 
   @ApiPropertyOptional({ type: [String], description: 'Alias of user_ids' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsArray()
   @ArrayMaxSize(MAX_USER_LIST_DELTA)
   @IsString({ each: true })
@@ -72,21 +72,21 @@ export class SeedRolloutFields {
   target_users?: string[];
 
   @ApiPropertyOptional({ description: 'gradual: ramp length in hours (default 24)', example: 24 })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0.001)
   @Max(24 * 366)
   gradual_duration_hours?: number;
 
   @ApiPropertyOptional({ description: 'gradual: number of equal steps (absent: continuous)', example: 4 })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsInt()
   @Min(1)
   @Max(10_000)
   gradual_steps?: number;
 
   @ApiPropertyOptional({ description: 'gradual: ramp start (default now), ISO-8601' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsISO8601({ strict: true })
   gradual_start?: string;
 }

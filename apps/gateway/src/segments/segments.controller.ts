@@ -1,9 +1,10 @@
 import { Body, Controller, Get, Param, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsObject, IsOptional, IsString, MaxLength } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsObject, IsString, MaxLength } from 'class-validator';
 import { FLAG_COMMANDS, FLAG_ERROR_CODES } from '#rollgate/contracts';
 import type { Segment } from '#rollgate/evaluation';
 import { NotFoundError, currentCorrelationId } from '#rollgate/platform';
+import { IsOptionalNotNull } from '../http/optional.js';
 import { READ_ROLES, WRITE_ROLES, type Principal } from '../auth/principal.js';
 import { CurrentPrincipal, Roles } from '../auth/roles.decorator.js';
 import { Command, withReason, type CommandContext } from '../bus/command-context.js';
@@ -13,13 +14,13 @@ import { KeyParamPipe } from '../http/key-param.pipe.js';
 
 export class DefineSegmentDto {
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(200)
   name?: string;
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(2_000)
   description?: string;
@@ -31,7 +32,7 @@ export class DefineSegmentDto {
   conditions!: Record<string, unknown>[];
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(1_000)
   reason?: string;

@@ -23,8 +23,10 @@ const CODE_BY_STATUS: Readonly<Record<number, string>> = {
   408: ErrorCodes.timeout,
   409: ErrorCodes.conflict,
   413: ErrorCodes.payloadTooLarge,
+  414: ErrorCodes.uriTooLong,
   415: ErrorCodes.unsupportedMediaType,
   429: ErrorCodes.rateLimited,
+  431: ErrorCodes.headersTooLarge,
   503: ErrorCodes.unavailable,
   504: ErrorCodes.timeout,
 };
