@@ -429,7 +429,7 @@ describe('idempotency over HTTP', () => {
     const recorded = await system.sql<{ request_hash: string | null }>('SELECT request_hash FROM es.commands WHERE command_id = $1', [
       `e2e-bound-${key}`,
     ]);
-    expect(recorded).toEqual([{ request_hash: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) }]);
+    expect(recorded).toEqual([{ request_hash: expect.stringMatching(/^http-sha256:[0-9a-f]{64}$/) }]);
   });
 
   it('refuses one Idempotency-Key reused for another flag, appending nothing', async () => {
