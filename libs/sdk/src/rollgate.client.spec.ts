@@ -84,7 +84,7 @@ describe(RollgateClient.name, () => {
 
     /** What a fresh snapshot does to a running client (the same path as a resnapshot over NATS). */
     function reload(client: RollgateClient, fs: FlagDefinition[], position: string): void {
-      client['applyResult'](client['sync'].loadSnapshot(snapshot(fs, position)), true);
+      client['store'].apply(client['store'].sync.loadSnapshot(snapshot(fs, position)), true);
     }
 
     const exposures = (batches: OutcomeBatch[], key: string) =>

@@ -1,6 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FlagSnapshot } from '#rollgate/contracts';
+import type { ClientConfig } from './rollgate.options.js';
 import { SdkError } from './sdk.errors.js';
 
 interface SnapshotFileBody {
@@ -41,4 +42,54 @@ export async function readSnapshotFile(path: string, environment: string): Promi
     throw new SdkError('SDK.SNAPSHOT_FILE', `snapshot file ${path} is for environment ${body.snapshot.environment}, not ${environment}`);
   }
   return { snapshot: body.snapshot, savedAt: body.savedAt };
+}
+
+/** The client's `snapshotFile`: flags for a cold start while NATS is unreachable, rewritten (debounced) after changes. */
+export class SnapshotFileKeeper {
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly path: string,
+    private readonly config: ClientConfig,
+    /** The flags to save; nothing is written before the client is ready (it would save an empty snapshot). */
+    private readonly source: { snapshot(): FlagSnapshot; isReady(): boolean },
+  ) {}
+
+  /** Reads the file and hands its snapshot to `load`; a file that cannot be used is logged and ignored. */
+  async coldStart(load: (saved: { snapshot: FlagSnapshot; savedAt: string }) => void): Promise<void> {
+    try {
+      const saved = await readSnapshotFile(this.path, this.config.environment);
+      if (saved !== null) load(saved);
+    } catch (error) {
+      this.config.logger.warn('snapshot file ignored', { error: String(error) });
+    }
+  }
+
+  schedule(): void {
+    if (this.timer !== null || this.closed) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.write();
+    }, this.config.options.snapshotFileDebounceMs ?? 1_000);
+    this.timer.unref();
+  }
+
+  async write(): Promise<void> {
+    if (!this.source.isReady()) return;
+    try {
+      await writeSnapshotFile(this.path, this.source.snapshot(), this.config.clock());
+    } catch (error) {
+      this.config.logger.warn('cannot write snapshot file', { path: this.path, error: String(error) });
+    }
+  }
+
+  /** Stops scheduling; a write still pending is done now. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer === null) return;
+    clearTimeout(this.timer);
+    this.timer = null;
+    await this.write();
+  }
 }
