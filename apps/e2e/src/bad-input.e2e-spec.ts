@@ -146,6 +146,7 @@ const httpCases: HttpCase[] = [
   { name: 'evaluate: an invalid environment', send: () => system.api('GET', `${FLAGS}/${target}/evaluate?user_id=a&environment=Prod!`), status: 400, code: 'GENERIC.VALIDATION', field: 'environment' },
   { name: 'evaluate: as_of that is no time', send: () => system.api('GET', `${FLAGS}/${target}/evaluate?user_id=a&as_of=yesterday`), status: 400, code: 'GENERIC.VALIDATION', field: 'as_of' },
   { name: 'revert: both to_version and as_of', send: () => system.api('POST', `${FLAGS}/${target}/revert`, { to_version: 1, as_of: new Date().toISOString() }), status: 400, code: 'GENERIC.VALIDATION' },
+  { name: 'revert: a version beyond any stream (found by the fuzz test: was 500)', send: () => system.api('POST', `${FLAGS}/${target}/revert`, { to_version: 1.7e248 }), status: 400, code: 'GENERIC.VALIDATION', field: 'to_version' },
   { name: 'revert: a version that never was', send: () => system.api('POST', `${FLAGS}/${target}/revert`, { to_version: 99 }), status: 404, code: 'FLAGS.REVERT_TARGET_NOT_FOUND' },
 ];
 
@@ -179,6 +180,7 @@ const goodFlag = (key: string) => ({ key, name: key, type: 'boolean', environmen
 
 const busCases: BusCase[] = [
   { name: 'malformed JSON', subject: 'rg.cmd.flags.create', body: '{"commandId": "x", ', code: 'GENERIC.VALIDATION' },
+  { name: 'a rollout type named __proto__ (found by the fuzz test: was GENERIC.INTERNAL)', subject: 'rg.cmd.flags.change-rollout', body: { commandId: fresh(), actor: 'e2e', payload: { key: target, environment: 'production', rollout: { type: '__proto__', ppm: 1 } } }, code: 'GENERIC.VALIDATION' },
   { name: 'an empty message', subject: 'rg.cmd.flags.create', body: '', code: 'GENERIC.VALIDATION' },
   { name: 'a JSON array', subject: 'rg.cmd.flags.create', body: [goodFlag(fresh())], code: 'GENERIC.VALIDATION' },
   { name: 'no commandId', subject: 'rg.cmd.flags.create', body: { actor: 'e2e', payload: { flag: goodFlag(fresh()) } }, code: 'GENERIC.VALIDATION' },

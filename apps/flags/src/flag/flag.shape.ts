@@ -35,7 +35,8 @@ function unknownFields(value: unknown, allowed: Set<string>, path: string, out: 
 }
 
 export function rolloutShapeProblems(rollout: unknown, path: string, out: ValidationProblem[] = []): ValidationProblem[] {
-  if (isObject(rollout) && typeof rollout['type'] === 'string' && ROLLOUT_FIELDS[rollout['type']]) {
+  // Own keys only: a type such as `__proto__` must not find Object.prototype.
+  if (isObject(rollout) && typeof rollout['type'] === 'string' && Object.hasOwn(ROLLOUT_FIELDS, rollout['type'])) {
     unknownFields(rollout, ROLLOUT_FIELDS[rollout['type']]!, path, out);
   }
   return out;

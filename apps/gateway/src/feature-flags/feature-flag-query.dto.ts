@@ -12,7 +12,7 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
-import { ANALYTICS_GRANULARITIES, FLAG_STATUSES, KEY_PATTERN, MAX_PAGE_SIZE, keyMessage } from '#rollgate/contracts';
+import { ANALYTICS_GRANULARITIES, FLAG_STATUSES, KEY_PATTERN, MAX_PAGE_SIZE, keyMessage, MAX_VERSION } from '#rollgate/contracts';
 import { ToNumber } from '#rollgate/platform';
 import { type JsonValue } from '#rollgate/evaluation';
 
@@ -74,6 +74,7 @@ export class HistoryQueryDto {
   @ToNumber()
   @IsInt()
   @Min(1)
+  @Max(MAX_VERSION)
   from_version?: number;
 
   @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_SIZE })

@@ -10,12 +10,13 @@ import {
   IsObject,
   IsString,
   Matches,
+  Max,
   MaxLength,
   Min,
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { KEY_PATTERN, keyMessage } from '#rollgate/contracts';
+import { KEY_PATTERN, keyMessage, MAX_VERSION } from '#rollgate/contracts';
 import { FLAG_TYPES, type FlagType } from '#rollgate/evaluation';
 import { IsOptionalNotNull } from '../http/optional.js';
 import { SeedRolloutFields, VariantDto } from './seed-rollout.dto.js';
@@ -145,6 +146,7 @@ export class RevertFeatureFlagDto {
   @ValidateIf((dto: RevertFeatureFlagDto) => dto.as_of === undefined)
   @IsInt()
   @Min(1)
+  @Max(MAX_VERSION)
   to_version?: number;
 
   @ApiPropertyOptional({ description: 'Restore the flag as it was at this ISO-8601 time' })

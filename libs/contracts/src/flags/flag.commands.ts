@@ -9,6 +9,7 @@ import {
   IsOptional,
   IsString,
   Matches,
+  Max,
   MaxLength,
   Min,
   ValidateIf,
@@ -19,6 +20,10 @@ import type { FlagDetails } from './flag.events.js';
 import type { RolloutStrategyInput } from './flag.rollout-strategy.js';
 
 export const MAX_USER_LIST_DELTA = 100_000;
+
+
+/** Stream versions fit Postgres int columns and bigint comparisons: a larger one is refused, never a 500. */
+export const MAX_VERSION = 2_147_483_647;
 
 /**
  * Command payloads of `rg.cmd.flags.<verb>`, validated at the edge with class-validator (shape), then in full by
@@ -51,6 +56,7 @@ abstract class FlagTarget {
   @IsOptional()
   @IsInt()
   @Min(0)
+  @Max(MAX_VERSION)
   expectedVersion?: number;
 }
 
@@ -166,6 +172,7 @@ export class RevertFlagPayload extends FlagTarget {
   @ValidateIf((payload: RevertFlagPayload) => payload.asOf === undefined)
   @IsInt()
   @Min(1)
+  @Max(MAX_VERSION)
   toVersion?: number;
 
   @ValidateIf((payload: RevertFlagPayload) => payload.toVersion === undefined)
@@ -180,6 +187,7 @@ export class DefineSegmentPayload {
   @IsOptional()
   @IsInt()
   @Min(0)
+  @Max(MAX_VERSION)
   expectedVersion?: number;
 }
 

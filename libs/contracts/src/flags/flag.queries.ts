@@ -1,3 +1,4 @@
+import { MAX_VERSION } from './flag.commands.js';
 import { Allow, IsIn, IsInt, IsISO8601, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import type { FlagDefinition, Segment } from '#rollgate/evaluation';
 import { KEY_PATTERN, keyMessage } from '../keys.js';
@@ -92,6 +93,7 @@ export class FlagHistoryQuery {
   @IsOptional()
   @IsInt()
   @Min(1)
+  @Max(MAX_VERSION)
   fromVersion?: number;
 
   @IsOptional()
