@@ -45,6 +45,7 @@ async function child(natsUrl: string, first: number, count: number): Promise<voi
       RollgateClient.connect({
         environment: ENV,
         servers: natsUrl,
+        credentials: { user: 'sdk', password: process.env['RG_BENCH_SDK_PASSWORD']! },
         clientId: `bench-${first + i}`,
         outcomes: { enabled: false },
         trackExposures: false,
@@ -160,7 +161,10 @@ async function parent(): Promise<void> {
       Array.from({ length: CHILDREN }, (_, c) => {
         const first = c * perChild;
         const count = Math.min(perChild, CLIENTS - first);
-        const proc = fork(fileURLToPath(import.meta.url), ['child', system.natsUrl, String(first), String(count)], { stdio: 'inherit' });
+        const proc = fork(fileURLToPath(import.meta.url), ['child', system.natsUrl, String(first), String(count)], {
+          stdio: 'inherit',
+          env: { ...process.env, RG_BENCH_SDK_PASSWORD: system.natsCredentials('sdk').password },
+        });
         children.push(proc);
         return new Promise<void>((ready, fail) => {
           proc.on('message', (message: ChildMessage) => {

@@ -8,9 +8,9 @@ import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { PgLeaderElection, PostgresEventStore, migrateEventStore } from '#rollgate/event-store';
 import { EventPublisher, ensureEventStream, eventStreamTarget } from '#rollgate/messaging';
+import { infraNatsAdmin } from './nats-auth.js';
 
 const adminUrl = process.env['ROLLGATE_ADMIN_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const natsUrl = process.env['NATS_URL'] ?? '127.0.0.1:4222';
 const events = Number(process.env['BENCH_PUBLISH_EVENTS'] ?? 20_000);
 
 const urlFor = (role: string, database: string): string => {
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   await admin(`CREATE DATABASE ${database} OWNER rollgate_owner`);
   const appUrl = urlFor('rollgate_app', database);
   const pool = new pg.Pool({ connectionString: appUrl, max: 4 });
-  const nc = await connect({ servers: natsUrl, name: 'publisher-bench' });
+  const nc = await connect({ ...infraNatsAdmin(), name: 'publisher-bench' });
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
   const streams: string[] = [];

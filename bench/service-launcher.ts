@@ -10,12 +10,15 @@ import { createServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
+import { natsAuth } from './nats-auth.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const DATABASE_NAME = /^rollgate_test_[a-z0-9_]+$/;
 
 export interface RunningSystem {
   natsUrl: string;
+  /** The login of a user of deploy/nats/rollgate.conf on this system's nats-server (`sdk` for clients). */
+  natsCredentials(user: string): { user: string; password: string };
   gatewayUrl: string;
   flagsUrl: string;
   adminToken: string;
@@ -74,7 +77,11 @@ export async function startSystem(env: Partial<Record<'flags' | 'gateway', Recor
   const database = `rollgate_test_bench_${randomBytes(5).toString('hex')}`;
   if (!DATABASE_NAME.test(database)) throw new Error(`not a test database name: ${database}`);
   const adminToken = randomBytes(24).toString('hex');
-  const nats = spawn(process.env['NATS_SERVER_BIN'] ?? 'nats-server', ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', storeDir], { stdio: 'ignore' });
+  const credentials = natsAuth.generateCredentials();
+  const nats = spawn(process.env['NATS_SERVER_BIN'] ?? 'nats-server', natsAuth.natsServerArgs({ port: natsPort, storeDir }), {
+    stdio: 'ignore',
+    env: { ...process.env, ...credentials },
+  });
   children.push(nats);
   let dbCreated = false;
 
@@ -123,6 +130,7 @@ export async function startSystem(env: Partial<Record<'flags' | 'gateway', Recor
     const common = { NATS_URL: natsUrl, ROLLGATE_HTTP_HOST: '127.0.0.1', ROLLGATE_ADMIN_TOKEN: adminToken };
     const flagsEnv = {
       ...common,
+      ...natsAuth.natsLogin(credentials, 'flags'),
       ROLLGATE_HTTP_PORT: String(flagsPort),
       DATABASE_URL: urlFor('rollgate_app', database),
       ROLLGATE_MIGRATION_DATABASE_URL: urlFor('rollgate_owner', database),
@@ -132,7 +140,7 @@ export async function startSystem(env: Partial<Record<'flags' | 'gateway', Recor
     if ((await exited(migrate)) !== 0) throw new Error(`flags migrate failed:\n${output['migrate']!.join('')}`);
     for (const [name, port, serviceEnv] of [
       ['flags', flagsPort, flagsEnv],
-      ['gateway', gatewayPort, { ...common, ROLLGATE_HTTP_PORT: String(gatewayPort), ...env.gateway }],
+      ['gateway', gatewayPort, { ...common, ...natsAuth.natsLogin(credentials, 'gateway'), ROLLGATE_HTTP_PORT: String(gatewayPort), ...env.gateway }],
     ] as const) {
       const child = run(name, [], serviceEnv);
       children.push(child);
@@ -145,6 +153,10 @@ export async function startSystem(env: Partial<Record<'flags' | 'gateway', Recor
     }
     return {
       natsUrl,
+      natsCredentials: (user) => {
+        const login = natsAuth.natsLogin(credentials, user);
+        return { user: login.NATS_USER, password: login.NATS_PASSWORD };
+      },
       gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
       flagsUrl: `http://127.0.0.1:${flagsPort}`,
       adminToken,

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Makes a usable PostgreSQL and NATS (with JetStream) reachable, in this order:
-//   1. reuse running ones (ROLLGATE_ADMIN_DATABASE_URL, NATS_URL);
-//   2. else start private ones from installed binaries, with their data under <repo>/.rollgate/;
+//   1. reuse running ones: PostgreSQL at ROLLGATE_ADMIN_DATABASE_URL; NATS at NATS_URL only when
+//      ROLLGATE_NATS_CREDENTIALS_FILE gives its users' passwords (an open NATS is never reused);
+//   2. else start private ones from installed binaries, with their data under <repo>/.rollgate/; the private
+//      nats-server runs deploy/nats/rollgate.conf with random passwords kept in .rollgate/nats/credentials.env;
 //   3. else install the Debian packages (postgresql, nats-server) and start private ones.
 // Then bootstraps the roles rollgate_owner and rollgate_app and writes the resolved settings to .rollgate/infra.env.
 //
@@ -11,11 +13,13 @@
 //
 // Plain Node ESM that runs on Node 20 and 24; its only dependency is `pg`.
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { NATS_CONFIG, ensureCredentials, generateCredentials, natsServerArgs, readCredentials } from './nats-auth.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STATE_DIR = path.join(REPO, '.rollgate');
@@ -25,11 +29,12 @@ const PG_LOG = path.join(PG_DIR, 'postgres.log');
 const NATS_DIR = path.join(STATE_DIR, 'nats');
 const NATS_PID = path.join(STATE_DIR, 'nats.pid');
 const NATS_LOG = path.join(STATE_DIR, 'nats.log');
+const NATS_STAMP = path.join(STATE_DIR, 'nats.stamp');
+const NATS_CREDENTIALS = path.join(STATE_DIR, 'nats', 'credentials.env');
 const LOCK_FILE = path.join(STATE_DIR, 'infra.lock');
 const ENV_FILE = path.join(STATE_DIR, 'infra.env');
 
 const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
-const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 const PRIVATE_PG_PORT = 55432;
 const PRIVATE_NATS_PORT = 4333;
 
@@ -41,7 +46,7 @@ const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 /**
  * Ensures PostgreSQL and NATS with JetStream are reachable and the roles exist.
  * @param {{ env?: NodeJS.ProcessEnv, dryRun?: boolean, log?: (line: string) => void }} [options]
- * @returns {Promise<{ ROLLGATE_ADMIN_DATABASE_URL: string, ROLLGATE_PG_HOST: string, ROLLGATE_PG_PORT: string, NATS_URL: string }>}
+ * @returns {Promise<{ ROLLGATE_ADMIN_DATABASE_URL: string, ROLLGATE_PG_HOST: string, ROLLGATE_PG_PORT: string, NATS_URL: string, ROLLGATE_NATS_CREDENTIALS_FILE: string }>}
  */
 export async function ensureInfra(options = {}) {
   const env = options.env ?? process.env;
@@ -53,7 +58,7 @@ export async function ensureInfra(options = {}) {
   const release = dryRun ? () => {} : await acquireLock(log);
   try {
     const adminUrl = await ensurePostgres(ctx);
-    const natsUrl = await ensureNats(ctx);
+    const nats = await ensureNats(ctx);
     if (dryRun) {
       log(`dry run: would bootstrap roles ${OWNER_ROLE} and ${APP_ROLE} on ${redact(adminUrl)}`);
     } else {
@@ -64,7 +69,8 @@ export async function ensureInfra(options = {}) {
       ROLLGATE_ADMIN_DATABASE_URL: adminUrl,
       ROLLGATE_PG_HOST: u.hostname,
       ROLLGATE_PG_PORT: u.port || '5432',
-      NATS_URL: natsUrl,
+      NATS_URL: nats.url,
+      ROLLGATE_NATS_CREDENTIALS_FILE: nats.credentialsFile,
     };
     if (!dryRun) {
       const body = Object.entries(result)
@@ -104,6 +110,7 @@ export async function stopInfra(options = {}) {
       log('no private nats-server running');
     }
     fs.rmSync(NATS_PID, { force: true });
+    fs.rmSync(NATS_STAMP, { force: true });
     fs.rmSync(ENV_FILE, { force: true });
   } finally {
     release();
@@ -262,57 +269,82 @@ async function bootstrapRoles(adminUrl) {
 
 // ---------------------------------------------------------------------- NATS
 
+/**
+ * A NATS with JetStream that runs Rollgate's authorization (deploy/nats/rollgate.conf), as { url, credentials
+ * file }. A given NATS_URL is used only together with ROLLGATE_NATS_CREDENTIALS_FILE (the passwords of its
+ * users); otherwise the private server on PRIVATE_NATS_PORT, restarted when its configuration or passwords
+ * changed. An open NATS is never reused: what runs here must refuse strangers as production does.
+ */
 async function ensureNats(ctx) {
-  const configured = ctx.env.NATS_URL || DEFAULT_NATS_URL;
-  const info = await probeNats(configured);
-  if (info?.jetstream) {
-    ctx.log(`NATS: reusing ${redact(configured)} (nats-server ${info.version}, JetStream on)`);
-    return configured;
+  const givenUrl = ctx.env.NATS_URL;
+  const givenCredentials = ctx.env.ROLLGATE_NATS_CREDENTIALS_FILE;
+  if (givenUrl && givenCredentials) {
+    readCredentials(givenCredentials);
+    const info = await probeNats(givenUrl);
+    if (!info?.jetstream) throw new Error(`NATS_URL ${redact(givenUrl)} does not answer with JetStream on`);
+    ctx.log(`NATS: using ${redact(givenUrl)} with the users in ${givenCredentials}`);
+    return { url: givenUrl, credentialsFile: givenCredentials };
   }
-  if (info) ctx.log(`NATS: ${redact(configured)} answers but JetStream is off`);
+  if (givenUrl) ctx.log(`NATS: ignoring NATS_URL ${redact(givenUrl)} without ROLLGATE_NATS_CREDENTIALS_FILE`);
   const privateUrl = `nats://127.0.0.1:${PRIVATE_NATS_PORT}`;
-  if (privateUrl !== configured && (await probeNats(privateUrl))?.jetstream) {
-    ctx.log(`NATS: reusing the private one at ${privateUrl}`);
-    return privateUrl;
+  if (ctx.dryRun) {
+    ctx.log(`dry run: would create ${NATS_CREDENTIALS} (random passwords) unless it exists`);
   }
-  ctx.log(`NATS: nothing usable at ${redact(configured)}; starting a private one on port ${PRIVATE_NATS_PORT}`);
+  const credentials = ctx.dryRun ? generateCredentials() : ensureCredentials(NATS_CREDENTIALS);
+  const stamp = createHash('sha256').update(fs.readFileSync(NATS_CONFIG)).update(JSON.stringify(credentials)).digest('hex');
+  const pid = readPid(NATS_PID);
+  const running = pid !== null && isAlive(pid);
+  if (running && readText(NATS_STAMP) === stamp && (await probeNats(privateUrl))?.auth_required) {
+    ctx.log(`NATS: reusing the private one at ${privateUrl}`);
+    return { url: privateUrl, credentialsFile: NATS_CREDENTIALS };
+  }
+  if (running && !ctx.dryRun) {
+    ctx.log(`NATS: the private server (pid ${pid}) runs another configuration; restarting it`);
+    await stopPid(pid);
+  }
+  if (await probeNats(privateUrl)) {
+    throw new Error(`something else listens on ${privateUrl}; stop it or set NATS_URL and ROLLGATE_NATS_CREDENTIALS_FILE`);
+  }
+  ctx.log(`NATS: starting a private one on port ${PRIVATE_NATS_PORT} with ${path.relative(REPO, NATS_CONFIG)}`);
   let bin = findNatsServer(ctx.env);
   if (!bin) {
     installPackages(ctx);
     bin = ctx.dryRun ? '/usr/sbin/nats-server' : findNatsServer(ctx.env);
     if (!bin) throw new Error('nats-server still not found after installing');
   }
-  const cmd = [
-    bin,
-    '-a',
-    '127.0.0.1',
-    '-p',
-    String(PRIVATE_NATS_PORT),
-    '-js',
-    '-sd',
-    NATS_DIR,
-    '-P',
-    NATS_PID,
-    '-l',
-    NATS_LOG,
-  ];
+  const cmd = [bin, ...natsServerArgs({ port: PRIVATE_NATS_PORT, storeDir: NATS_DIR }), '-P', NATS_PID, '-l', NATS_LOG];
   if (ctx.dryRun) {
     ctx.log(`dry run: would run detached ${cmd.join(' ')}`);
-    return privateUrl;
+    return { url: privateUrl, credentialsFile: NATS_CREDENTIALS };
   }
   fs.mkdirSync(NATS_DIR, { recursive: true });
-  const child = spawn(cmd[0], cmd.slice(1), { detached: true, stdio: 'ignore' });
+  const child = spawn(cmd[0], cmd.slice(1), { detached: true, stdio: 'ignore', env: { ...process.env, ...credentials } });
   child.unref();
   fs.writeFileSync(NATS_PID, `${child.pid}\n`);
   for (let i = 0; i < 100; i++) {
     if ((await probeNats(privateUrl))?.jetstream) {
+      fs.writeFileSync(NATS_STAMP, stamp);
       ctx.log(`NATS: private server started on ${privateUrl} (pid ${child.pid}, log ${NATS_LOG})`);
-      return privateUrl;
+      return { url: privateUrl, credentialsFile: NATS_CREDENTIALS };
     }
     if (child.exitCode !== null) break;
     await sleep(100);
   }
   throw new Error(`the private nats-server did not answer at ${privateUrl}; see ${NATS_LOG}`);
+}
+
+async function stopPid(pid) {
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(100);
+  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+}
+
+function readText(file) {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
 }
 
 /** The first nats-server in ROLLGATE_NATS_SEARCH (default: PATH, /usr/sbin, /usr/local/bin), or null. */

@@ -7,7 +7,8 @@
 //
 // The contract a service plugs into: dist/apps/<name>/src/main.js
 //   `main.js migrate` with ROLLGATE_MIGRATION_DATABASE_URL   applies its migrations and exits 0
-//   `main.js` with DATABASE_URL, NATS_URL, ROLLGATE_HTTP_PORT, ROLLGATE_ADMIN_TOKEN
+//   `main.js` with DATABASE_URL, NATS_URL, NATS_USER/NATS_PASSWORD (the user named like the service in
+//   deploy/nats/rollgate.conf), ROLLGATE_HTTP_PORT, ROLLGATE_ADMIN_TOKEN
 //                                                            serves GET /health/ready (200 when ready) and /metrics
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +18,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { ensureInfra } from './infra.mjs';
+import { natsLogin, readCredentials } from './nats-auth.mjs';
 import { Supervisor } from './supervisor.mjs';
 
 /**
@@ -105,12 +107,13 @@ async function waitReady(service, signal) {
 }
 
 /** What the supervisor runs for a built service: prepare (database, migrations) once, then spawn and wait. */
-function supervisedEntry(service, main, infra, token) {
+function supervisedEntry(service, main, infra, token, natsCredentials) {
   const { ROLLGATE_ADMIN_DATABASE_URL: adminUrl, ROLLGATE_PG_HOST: host, ROLLGATE_PG_PORT: port } = infra;
   const dbName = `rollgate_${service.name}`;
   const env = {
     ...process.env,
     ...infra,
+    ...natsLogin(natsCredentials, service.name),
     ROLLGATE_HTTP_PORT: String(service.port),
     ROLLGATE_ADMIN_TOKEN: token,
   };
@@ -149,6 +152,7 @@ async function main() {
   await runToEnd('npm', ['run', 'build']);
   if (stopping) return;
   const token = adminToken();
+  const natsCredentials = readCredentials(infra.ROLLGATE_NATS_CREDENTIALS_FILE);
 
   const started = [];
   const entries = [];
@@ -159,7 +163,7 @@ async function main() {
       continue;
     }
     started.push(service);
-    entries.push(supervisedEntry(service, main, infra, token));
+    entries.push(supervisedEntry(service, main, infra, token, natsCredentials));
   }
 
   if (started.length === 0) {
@@ -185,7 +189,8 @@ async function main() {
   for (const s of started) {
     lines.push(`  ${s.name.padEnd(12)} http://127.0.0.1:${s.port}  (metrics /metrics, readiness /health/ready)`);
   }
-  lines.push(`  NATS         ${infra.NATS_URL}`);
+  lines.push(`  NATS         ${infra.NATS_URL}   (users and passwords: ${path.relative(REPO, infra.ROLLGATE_NATS_CREDENTIALS_FILE)})`);
+  lines.push(`  SDK login    user sdk, password ${natsLogin(natsCredentials, 'sdk').NATS_PASSWORD}`);
   lines.push(`  PostgreSQL   ${infra.ROLLGATE_ADMIN_DATABASE_URL}`);
   lines.push(`  admin token  ${token}   (Authorization: Bearer <token>; stored in .rollgate/admin-token)`);
   lines.push(

@@ -15,7 +15,7 @@ const archived = uniqueKey('bad_archived');
 
 beforeAll(async () => {
   system = await RollgateSystem.start({ env: { flags: { ROLLGATE_FLAGS_SEED: 'false' } } });
-  bus = await BusClient.connect(system.natsUrl);
+  bus = await BusClient.connect(system.nats);
   const created = await system.api('POST', FLAGS, { name: target, flag_type: 'user_list', user_ids: ['alice'], target_environments: ['production'] });
   expect(created.status).toBe(201);
   expect((await system.api('POST', FLAGS, { name: archived, target_environments: ['production'] })).status).toBe(201);

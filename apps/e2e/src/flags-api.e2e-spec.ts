@@ -28,7 +28,7 @@ let bus: BusClient;
 
 beforeAll(async () => {
   system = await RollgateSystem.start({ env: { flags: { ROLLGATE_FLAGS_SEED: 'false' } } });
-  bus = await BusClient.connect(system.natsUrl);
+  bus = await BusClient.connect(system.nats);
 }, 120_000);
 
 afterAll(async () => {

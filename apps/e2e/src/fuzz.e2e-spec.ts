@@ -24,7 +24,7 @@ const list = uniqueKey('fuzz_list');
 
 beforeAll(async () => {
   system = await RollgateSystem.start({ env: { flags: { ROLLGATE_FLAGS_SEED: 'false' } } });
-  bus = await BusClient.connect(system.natsUrl);
+  bus = await BusClient.connect(system.nats);
   db = new pg.Client({ connectionString: system.appDatabaseUrl });
   await db.connect();
   expect((await system.api('POST', FLAGS, { name: target, rollout_percentage: 10, target_environments: ['production'] })).status).toBe(201);

@@ -24,7 +24,7 @@ const EXTRA_EXPOSURES = 2;
 
 beforeAll(async () => {
   system = await RollgateSystem.start({ env: { flags: { ROLLGATE_FLAGS_SEED: 'false' } } });
-  bus = await BusClient.connect(system.natsUrl);
+  bus = await BusClient.connect(system.nats);
 }, 120_000);
 
 afterAll(async () => {

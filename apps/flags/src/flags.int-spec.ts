@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
+import { eventStreamName } from '#rollgate/contracts';
 import pg from 'pg';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -23,7 +24,8 @@ describe('flags service over NATS (real Postgres and NATS)', () => {
   let app: NestFastifyApplication;
   let nc: NatsConnection;
   let pool: pg.Pool;
-  const streamName = `RG_T_FLAGS_${randomUUID().slice(0, 8).toUpperCase()}`;
+  // The test app's NATS is private: the service's own stream, which the flags user may create.
+  const streamName = eventStreamName('flags');
 
   const request = async <T>(subject: string, body: unknown): Promise<Reply<T>> => {
     const msg = await nc.request(subject, typeof body === 'string' ? body : JSON.stringify(body), { timeout: 10_000 });
@@ -52,7 +54,6 @@ describe('flags service over NATS (real Postgres and NATS)', () => {
 
   beforeAll(async () => {
     testApp = await startFlagsTestApp({
-      ROLLGATE_FLAGS_EVENT_STREAM: streamName,
       ROLLGATE_FLAGS_AUDIT_POLL_MS: '20',
       ROLLGATE_FLAGS_COUNTS_FLUSH_MS: '200',
     });

@@ -62,10 +62,12 @@ const flagOf = (key: string, version: number) => ({
 // parallel on a shared server would answer too.
 let privateNats: PrivateNats;
 let NATS_URL: string;
+let gatewayLogin: Record<string, string>;
 
 beforeAll(async () => {
   privateNats = await startPrivateNats();
   NATS_URL = privateNats.url;
+  gatewayLogin = privateNats.env('gateway');
 });
 afterAll(async () => {
   await privateNats?.destroy();
@@ -78,12 +80,13 @@ describe('gateway over real NATS', () => {
   let flags: FakeFlagsService;
 
   beforeAll(async () => {
-    nc = await connect({ servers: NATS_URL });
+    // The fake service answers outside the flags queue group, which only the admin user may do.
+    nc = await connect(privateNats.options('admin'));
     flags = new FakeFlagsService(nc);
     flags.start();
     const silent = new Writable({ write: (_c, _e, cb) => cb() });
     ({ app } = await createGatewayApp({
-      env: { ROLLGATE_ADMIN_TOKEN: TOKEN, NATS_URL, ROLLGATE_BUS_TIMEOUT_MS: '300', ROLLGATE_LOG_LEVEL: 'error' },
+      env: { ROLLGATE_ADMIN_TOKEN: TOKEN, ...gatewayLogin, ROLLGATE_BUS_TIMEOUT_MS: '300', ROLLGATE_LOG_LEVEL: 'error' },
       logDestination: silent,
     }));
     await app.listen(0, '127.0.0.1');

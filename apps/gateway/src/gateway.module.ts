@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { NatsLifecycle, NatsModule } from '#rollgate/messaging';
+import { NatsLifecycle, NatsModule, natsLogin, natsServers } from '#rollgate/messaging';
 import { ConfigModule, HealthModule, MetricsModule, UnavailableError } from '#rollgate/platform';
 import { AuditController } from './audit/audit.controller.js';
 import { AuthGuard } from './auth/auth.guard.js';
@@ -20,7 +20,7 @@ export class GatewayModule {
       module: GatewayModule,
       imports: [
         ConfigModule.forRoot(GatewayEnv, { env: { ...env } as unknown as Record<string, string> }),
-        NatsModule.forRoot({ servers: env.NATS_URL.split(','), name: env.ROLLGATE_SERVICE_NAME }),
+        NatsModule.forRoot({ servers: natsServers(env), name: env.ROLLGATE_SERVICE_NAME, connection: natsLogin(env) }),
         MetricsModule.forRoot({ service: env.ROLLGATE_SERVICE_NAME }),
         HealthModule.forRootAsync({
           inject: [NatsLifecycle],

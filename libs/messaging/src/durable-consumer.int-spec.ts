@@ -3,14 +3,14 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { nuid } from '@nats-io/nats-core';
 import { PgLeaderElection, PostgresEventStore } from '#rollgate/event-store';
-import { createTestDatabase, type TestDatabase } from '#rollgate/testing';
+import { sharedNats, createTestDatabase, type TestDatabase } from '#rollgate/testing';
 import { migrateConsumerInbox } from './consumer-inbox.js';
 import { startDurableConsumer } from './durable-consumer.js';
 import { EventPublisher } from './event-publisher.js';
 import { ensureEventStream, eventStreamTarget, streamFilter } from './event-stream.js';
 import { sleep, spawnScript, waitFor, type ChildRun } from './testing/harness.js';
 
-const NATS_URL = process.env['NATS_URL'] ?? '127.0.0.1:4222';
+const nats = sharedNats();
 const TOTAL_EVENTS = 2_000;
 
 describe(startDurableConsumer.name, () => {
@@ -36,7 +36,7 @@ describe(startDurableConsumer.name, () => {
       GRANT SELECT, INSERT, UPDATE ON rg_test.applied, rg_test.counts TO rollgate_app;`);
     pool = new pg.Pool({ connectionString: db.appUrl, max: 4 });
     store = new PostgresEventStore(pool);
-    nc = await connect({ servers: NATS_URL });
+    nc = await connect(nats.options());
     js = jetstream(nc);
     jsm = await jetstreamManager(nc);
     await ensureEventStream(jsm, target);
@@ -74,7 +74,7 @@ describe(startDurableConsumer.name, () => {
     const spawnConsumer = (extra: Record<string, string> = {}): ChildRun =>
       spawnScript('consumer-process.ts', {
         DATABASE_URL: db.appUrl,
-        NATS_URL,
+        ...nats.env('admin'),
         RG_STREAM: target.stream,
         RG_FILTER: streamFilter(target),
         RG_DURABLE: durable,

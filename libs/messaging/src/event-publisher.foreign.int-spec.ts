@@ -4,13 +4,13 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { headers as natsHeaders, nuid } from '@nats-io/nats-core';
 import { PgLeaderElection, PostgresEventStore, type EventStore } from '#rollgate/event-store';
-import { createTestDatabase, type TestDatabase } from '#rollgate/testing';
+import { sharedNats, createTestDatabase, type TestDatabase } from '#rollgate/testing';
 import { EventPublisher } from './event-publisher.js';
 import { readEventHeaders } from './event-message.js';
 import { ensureEventStream, eventStreamTarget, type EventStreamTarget } from './event-stream.js';
 import { firstDifference, storeEventIds, waitFor } from './testing/harness.js';
 
-const NATS_URL = process.env['NATS_URL'] ?? '127.0.0.1:4222';
+const nats = sharedNats();
 
 /**
  * Anyone who can publish into the service's stream adds messages the publisher did not write: one without headers,
@@ -29,8 +29,8 @@ describe(`${EventPublisher.name} with foreign messages in its stream`, () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     pool = new pg.Pool({ connectionString: db.appUrl, max: 4 });
-    nc = await connect({ servers: NATS_URL });
-    raw = await connect({ servers: NATS_URL, name: 'foreign-publisher' });
+    nc = await connect(nats.options());
+    raw = await connect({ ...nats.options(), name: 'foreign-publisher' });
     js = jetstream(nc);
     jsm = await jetstreamManager(nc);
   });

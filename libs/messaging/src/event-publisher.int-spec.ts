@@ -4,12 +4,12 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { nuid } from '@nats-io/nats-core';
 import { PostgresEventStore } from '#rollgate/event-store';
-import { createTestDatabase, type TestDatabase } from '#rollgate/testing';
+import { sharedNats, createTestDatabase, type TestDatabase } from '#rollgate/testing';
 import { EventPublisher } from './event-publisher.js';
 import { ensureEventStream, eventStreamTarget } from './event-stream.js';
 import { firstDifference, sleep, spawnScript, storeEventIds, streamEventIds, waitFor, type ChildRun } from './testing/harness.js';
 
-const NATS_URL = process.env['NATS_URL'] ?? '127.0.0.1:4222';
+const nats = sharedNats();
 const TOTAL_EVENTS = 10_000;
 const STREAMS = 40;
 const WRITERS = 8;
@@ -23,7 +23,7 @@ describe(EventPublisher.name, () => {
   const streams: string[] = [];
 
   beforeAll(async () => {
-    nc = await connect({ servers: NATS_URL });
+    nc = await connect(nats.options());
     js = jetstream(nc);
     jsm = await jetstreamManager(nc);
   });
@@ -73,7 +73,7 @@ describe(EventPublisher.name, () => {
       const spawnPublisher = (extra: Record<string, string> = {}): ChildRun =>
         spawnScript('publisher-process.ts', {
           DATABASE_URL: db.appUrl,
-          NATS_URL,
+          ...nats.env('admin'),
           RG_STREAM: target.stream,
           RG_SUBJECT_ROOT: target.subjectRoot,
           RG_MODE: mode,

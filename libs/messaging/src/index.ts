@@ -1,5 +1,6 @@
 export * from './messaging.errors.js';
 export * from './nats-connection.module.js';
+export * from './nats-login.js';
 export * from './request-command.js';
 export * from './nest-nats-transport.js';
 export * from './event-stream.js';

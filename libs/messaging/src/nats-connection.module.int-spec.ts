@@ -3,12 +3,13 @@ import { NestFactory } from '@nestjs/core';
 import { Module } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { NATS_CONNECTION, NatsLifecycle, NatsModule, natsReady } from './nats-connection.module.js';
+import { sharedNats } from '#rollgate/testing';
 
-const NATS_URL = process.env['NATS_URL'] ?? '127.0.0.1:4222';
+const nats = sharedNats();
 
 describe(NatsModule.name, () => {
   it('is ready while connected, stops registered consumers before draining on shutdown', async () => {
-    @Module({ imports: [NatsModule.forRoot({ servers: NATS_URL, name: 'nats-module-test' })] })
+    @Module({ imports: [NatsModule.forRoot({ servers: nats.url, name: 'nats-module-test', connection: nats.options() })] })
     class AppModule {}
     const app = await NestFactory.createApplicationContext(AppModule, { logger: false });
     const nc = app.get<NatsConnection>(NATS_CONNECTION);

@@ -8,6 +8,7 @@ import {
   Transport,
 } from '@nestjs/microservices';
 import { ErrorCodes, errorReply, okReply, type Reply } from '#rollgate/contracts';
+import type { NatsLogin } from './nats-login.js';
 
 /**
  * Lets Nest's built-in NATS server speak raw envelopes: the request body is the CommandEnvelope itself
@@ -86,6 +87,8 @@ export interface NatsMicroserviceConfig {
   queue?: string;
   /** How long in-flight commands get on shutdown after unsubscribing. */
   gracePeriodMs?: number;
+  /** User, password and inbox prefix (see natsLogin). */
+  login?: NatsLogin;
 }
 
 /** Options for `app.connectMicroservice(...)`: Nest's NATS transport speaking raw envelopes and Replies. */
@@ -93,6 +96,7 @@ export function natsMicroserviceOptions(config: NatsMicroserviceConfig): NatsOpt
   return {
     transport: Transport.NATS,
     options: {
+      ...config.login,
       servers: config.servers,
       name: config.name,
       ...(config.queue === undefined ? {} : { queue: config.queue }),

@@ -8,8 +8,9 @@ import { CORRELATION_HEADER, ErrorCodes, errorReply, okReply, type CommandEnvelo
 import { RequestFailedError } from './messaging.errors.js';
 import { natsMicroserviceOptions } from './nest-nats-transport.js';
 import { requestCommand } from './request-command.js';
+import { sharedNats } from '#rollgate/testing';
 
-const NATS_URL = process.env['NATS_URL'] ?? '127.0.0.1:4222';
+const nats = sharedNats();
 const prefix = `rgt${nuid.next().toLowerCase()}.cmd.flags`;
 const TOGGLE = `${prefix}.toggle`;
 const REJECT = `${prefix}.reject`;
@@ -54,11 +55,11 @@ describe(requestCommand.name, () => {
 
   beforeAll(async () => {
     app = await NestFactory.createMicroservice(ProbeModule, {
-      ...natsMicroserviceOptions({ servers: NATS_URL, name: 'probe', gracePeriodMs: 100 }),
+      ...natsMicroserviceOptions({ servers: nats.url, name: 'probe', gracePeriodMs: 100, login: nats.options() }),
       logger: false,
     });
     await app.listen();
-    nc = await connect({ servers: NATS_URL });
+    nc = await connect(nats.options());
   });
 
   afterAll(async () => {

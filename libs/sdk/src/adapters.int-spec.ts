@@ -9,23 +9,24 @@ import { RollgateClient } from './rollgate.client.js';
 import { RollgateProvider } from './openfeature/rollgate.provider.js';
 import { RollgateModule, RollgateClients } from './nest/rollgate.module.js';
 import { RequireFlag } from './nest/require-flag.guard.js';
+import { sharedNats } from '#rollgate/testing';
 import { FakeFlagsService, booleanFlag, toggle, waitFor } from './testing/fake-flags-service.js';
 
 jest.setTimeout(60_000);
 const ENV = 'production';
-const SHARED_NATS = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
+const SHARED_NATS = sharedNats();
 const quiet = { warn: () => undefined };
 
 describe('SDK adapters against a real NATS JetStream', () => {
   let nc: NatsConnection;
   let service: FakeFlagsService;
   const base = () => ({
-    servers: SHARED_NATS, subjectRoot: service.topology.root, streamName: service.topology.stream,
+    ...SHARED_NATS.client('admin'), subjectRoot: service.topology.root, streamName: service.topology.stream,
     statusIntervalMs: 0, outcomes: { enabled: false }, logger: quiet,
   });
 
   beforeEach(async () => {
-    nc = await connect({ servers: SHARED_NATS });
+    nc = await connect(SHARED_NATS.options());
     service = await FakeFlagsService.start(nc);
   });
   afterEach(async () => {

@@ -3,7 +3,7 @@ import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type
 import { decodeEventWire, eventStreamName, subjects, type EventWire, type FlagSnapshot, type Reply } from '#rollgate/contracts';
 import type { ClientEvents } from './client-events.js';
 import type { ClientStats, FlagStore } from './flag-store.js';
-import type { ClientConfig } from './rollgate.options.js';
+import type { ClientConfig, RollgateClientOptions } from './rollgate.options.js';
 import { SdkError } from './sdk.errors.js';
 
 const RETRY_MIN_MS = 50;
@@ -82,6 +82,7 @@ export class FlagFeed {
           this.nc = await connect({
             servers: this.options.servers,
             name: `rollgate-sdk:${this.config.clientId}`,
+            ...loginOf(this.options),
             timeout: 2_000,
             maxReconnectAttempts: -1,
             reconnectTimeWait: 250,
@@ -314,4 +315,14 @@ function sleep(ms: number): Promise<void> {
     const timer = setTimeout(resolve, ms);
     timer.unref();
   });
+}
+
+/** User, password and inbox prefix for the connection the client opens itself. */
+function loginOf(options: RollgateClientOptions): { user?: string; pass?: string; inboxPrefix?: string } {
+  const credentials = options.credentials;
+  const inboxPrefix = options.inboxPrefix ?? (credentials === undefined ? undefined : `_INBOX_${credentials.user}`);
+  return {
+    ...(credentials === undefined ? {} : { user: credentials.user, pass: credentials.password }),
+    ...(inboxPrefix === undefined ? {} : { inboxPrefix }),
+  };
 }

@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { LATENCY_BUCKETS_MS, type OutcomeBatch, type SdkStatusReport } from '#rollgate/contracts';
 import { RollgateClient, type FlagChangeEvent, type RollgateClientOptions, type StatusEvent } from './rollgate.client.js';
-import { startPrivateNats, type PrivateNats } from '#rollgate/testing';
+import { sharedNats, startPrivateNats, type NatsAccess, type PrivateNats } from '#rollgate/testing';
 import { FakeFlagsService, booleanFlag, toggle, waitFor } from './testing/fake-flags-service.js';
 
 jest.setTimeout(60_000);
 const ENV = 'production';
-const SHARED_NATS = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
+const SHARED_NATS = sharedNats();
 const quiet = { warn: () => undefined };
 
 /** Waits until a reconnecting connection round-trips again. */
@@ -25,10 +25,11 @@ async function flushed(nc: NatsConnection): Promise<void> {
   }
 }
 
-function clientOptions(service: FakeFlagsService, servers: string, extra: Partial<RollgateClientOptions> = {}): RollgateClientOptions {
+// The fake service lives on private subjects, which only the admin user may use.
+function clientOptions(service: FakeFlagsService, nats: NatsAccess, extra: Partial<RollgateClientOptions> = {}): RollgateClientOptions {
   return {
     environment: ENV,
-    servers,
+    ...nats.client('admin'),
     subjectRoot: service.topology.root,
     streamName: service.topology.stream,
     statusIntervalMs: 0,
@@ -60,7 +61,7 @@ describe(`${RollgateClient.name} against a real NATS JetStream`, () => {
   };
 
   beforeEach(async () => {
-    nc = await connect({ servers: SHARED_NATS });
+    nc = await connect(SHARED_NATS.options());
     service = await FakeFlagsService.start(nc);
   });
 
@@ -180,7 +181,7 @@ describe(`${RollgateClient.name} against a real NATS JetStream`, () => {
 
   it('refuses to start without servers or an environment', () => {
     expect(() => RollgateClient.create({ environment: ENV })).toThrow(/servers or connection/);
-    expect(() => RollgateClient.create({ environment: '', servers: SHARED_NATS })).toThrow(/environment/);
+    expect(() => RollgateClient.create({ environment: '', servers: SHARED_NATS.url })).toThrow(/environment/);
   });
 });
 
@@ -193,7 +194,7 @@ describe(`${RollgateClient.name} with NATS going away`, () => {
 
   beforeEach(async () => {
     server = await startPrivateNats();
-    admin = await connect({ servers: server.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    admin = await connect({ ...server.options(), maxReconnectAttempts: -1, reconnectTimeWait: 100 });
     service = await FakeFlagsService.start(admin);
     dir = mkdtempSync(join(tmpdir(), 'rg-sdk-'));
   });
@@ -207,7 +208,7 @@ describe(`${RollgateClient.name} with NATS going away`, () => {
 
   it('keeps serving while NATS is down, turns STALE after staleAfterMs, and catches up after a restart without a gap', async () => {
     await service.append('flag-x', booleanFlag('x', ENV, true));
-    const client = await RollgateClient.connect(clientOptions(service, server.url, { staleAfterMs: 300 }));
+    const client = await RollgateClient.connect(clientOptions(service, server, { staleAfterMs: 300 }));
     clients.push(client);
     const statuses: string[] = [];
     client.on('status', (s) => statuses.push(s.status));
@@ -240,11 +241,11 @@ describe(`${RollgateClient.name} with NATS going away`, () => {
   it('cold start from the snapshot file while NATS is unreachable: serves STALE, then catches up when NATS returns', async () => {
     const file = join(dir, 'flags.json');
     await service.append('flag-f', booleanFlag('f', ENV, true));
-    const first = await RollgateClient.connect(clientOptions(service, server.url, { snapshotFile: file, snapshotFileDebounceMs: 10 }));
+    const first = await RollgateClient.connect(clientOptions(service, server, { snapshotFile: file, snapshotFileDebounceMs: 10 }));
     await first.close(); // writes the file
     await server.stop(true);
 
-    const cold = await RollgateClient.connect(clientOptions(service, server.url, { snapshotFile: file, staleAfterMs: 60_000 }));
+    const cold = await RollgateClient.connect(clientOptions(service, server, { snapshotFile: file, staleAfterMs: 60_000 }));
     clients.push(cold);
     expect(cold.isConnected).toBe(false);
     expect(cold.evaluate('f', {}, false)).toMatchObject({ value: true, reason: 'STALE', flagVersion: 1 });
@@ -260,6 +261,6 @@ describe(`${RollgateClient.name} with NATS going away`, () => {
 
   it('without NATS and without a snapshot file, connect gives up with SDK.NOT_READY', async () => {
     await server.stop(true);
-    await expect(RollgateClient.connect(clientOptions(service, server.url, { readyTimeoutMs: 300 }))).rejects.toMatchObject({ code: 'SDK.NOT_READY' });
+    await expect(RollgateClient.connect(clientOptions(service, server, { readyTimeoutMs: 300 }))).rejects.toMatchObject({ code: 'SDK.NOT_READY' });
   });
 });

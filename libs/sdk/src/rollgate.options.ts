@@ -12,6 +12,13 @@ export interface RollgateClientOptions {
   environment: string;
   /** NATS servers, e.g. `nats://127.0.0.1:4222`; ignored when `connection` is given. */
   servers?: string | string[];
+  /**
+   * The NATS login (the `sdk` user of deploy/nats/rollgate.conf, from your configuration). Ignored when
+   * `connection` is given.
+   */
+  credentials?: { user: string; password: string };
+  /** Reply inbox prefix; default `_INBOX_<user>`, the one inbox the user's permissions allow. */
+  inboxPrefix?: string;
   /** An existing connection to share; the client never closes it. */
   connection?: NatsConnection;
   /** Identifies this client in outcome batches and status reports; default a random UUID. */

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { queueGroup } from '#rollgate/contracts';
-import { natsMicroserviceOptions } from '#rollgate/messaging';
+import { natsLogin, natsMicroserviceOptions, natsServers } from '#rollgate/messaging';
 import {
   createLogger,
   createValidationPipe,
@@ -35,7 +35,12 @@ export async function createServiceApp<Env extends ServiceEnv>(
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
   const microservice = app.connectMicroservice(
-    natsMicroserviceOptions({ servers: env.NATS_URL.split(','), name: `${env.ROLLGATE_SERVICE_NAME}-rpc`, queue: queueGroup(definition.name) }),
+    natsMicroserviceOptions({
+      servers: natsServers(env),
+      name: `${env.ROLLGATE_SERVICE_NAME}-rpc`,
+      queue: queueGroup(definition.name),
+      login: natsLogin(env),
+    }),
     // Deferred, so the pipe, filter and interceptor below apply (an initialized microservice ignores them).
     { deferInitialization: true },
   );

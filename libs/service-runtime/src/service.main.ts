@@ -45,7 +45,7 @@ export async function runService<Env extends ServiceEnv>(definition: ServiceDefi
     }
     case undefined: {
       const app = await createServiceApp(definition, env);
-      log.info({ http: await app.getUrl(), nats: env.NATS_URL }, `${definition.name} service listening`);
+      log.info({ http: await app.getUrl(), nats: env.NATS_URL, natsUser: env.NATS_USER ?? null }, `${definition.name} service listening`);
       return;
     }
     default:

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { NatsLifecycle, NatsModule } from '#rollgate/messaging';
+import { NatsLifecycle, NatsModule, natsLogin, natsServers } from '#rollgate/messaging';
 import { ConfigModule, HealthModule, MetricsModule, UnavailableError, type Environment } from '#rollgate/platform';
 import { PG_POOL } from './runtime.tokens.js';
 import type { ServiceDefinition } from './service.definition.js';
@@ -20,7 +20,7 @@ export class ServiceModule {
       imports: [
         ConfigModule.forRoot(definition.env, { env: rawEnv }),
         MetricsModule.forRoot({ service: env.ROLLGATE_SERVICE_NAME }),
-        NatsModule.forRoot({ servers: env.NATS_URL.split(','), name: env.ROLLGATE_SERVICE_NAME }),
+        NatsModule.forRoot({ servers: natsServers(env), name: env.ROLLGATE_SERVICE_NAME, connection: natsLogin(env) }),
         StoreModule.forRoot(definition.env),
         HealthModule.forRootAsync({
           inject: [PG_POOL, NatsLifecycle],

@@ -3,17 +3,21 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generateCredentials, natsServerArgs } from '../../../scripts/nats-auth.mjs';
 import { freePort, waitFor } from './free-port.js';
+import { natsAccess, type NatsAccess } from './nats-access.js';
 
 const NATS_BINARIES = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'];
 
-/** A nats-server with JetStream that one test file owns, so it can stop and restart it without disturbing others. */
-export interface PrivateNats {
-  readonly url: string;
+/**
+ * A nats-server with JetStream that one test file owns, so it can stop and restart it without disturbing
+ * others. It runs deploy/nats/rollgate.conf with fresh random passwords: every client logs in as a user.
+ */
+export interface PrivateNats extends NatsAccess {
   readonly port: number;
   /** Stops the server (SIGTERM, or SIGKILL when `hard`), keeping its JetStream store. */
   stop(hard?: boolean): Promise<void>;
-  /** Starts it again on the same port with the same store. */
+  /** Starts it again on the same port with the same store and passwords. */
   start(): Promise<void>;
   /** Stops it and removes its store. */
   destroy(): Promise<void>;
@@ -34,10 +38,11 @@ export async function startPrivateNats(): Promise<PrivateNats> {
   if (!binary) throw new Error('nats-server not found; run npm run infra (it installs the Debian package)');
   const port = await freePort();
   const storeDir = mkdtempSync(join(tmpdir(), 'rollgate-e2e-nats-'));
+  const credentials = generateCredentials();
   let child: ChildProcess | null = null;
 
   const start = async (): Promise<void> => {
-    child = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdio: 'ignore' });
+    child = spawn(binary, natsServerArgs({ port, storeDir }), { stdio: 'ignore', env: { ...process.env, ...credentials } });
     await waitFor(`nats-server on ${port}`, () => acceptsConnections(port), { timeoutMs: 15_000 });
   };
   const stop = async (hard = false): Promise<void> => {
@@ -50,7 +55,7 @@ export async function startPrivateNats(): Promise<PrivateNats> {
   };
   await start();
   return {
-    url: `nats://127.0.0.1:${port}`,
+    ...natsAccess(`nats://127.0.0.1:${port}`, credentials),
     port,
     start,
     stop,

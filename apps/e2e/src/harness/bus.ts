@@ -1,5 +1,6 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Reply } from '#rollgate/contracts';
+import type { NatsAccess, NatsUser } from '#rollgate/testing';
 
 /**
  * A plain NATS client, as any other program on the bus would be: raw JSON (or raw bytes) in, the raw Reply out.
@@ -7,8 +8,9 @@ import type { Reply } from '#rollgate/contracts';
 export class BusClient {
   private constructor(private readonly nc: NatsConnection) {}
 
-  static async connect(url: string): Promise<BusClient> {
-    return new BusClient(await connect({ servers: url, name: 'rollgate-e2e' }));
+  /** Logs in as `user`; the default, the gateway, may send every command and query. */
+  static async connect(nats: NatsAccess, user: NatsUser = 'gateway'): Promise<BusClient> {
+    return new BusClient(await connect({ ...nats.options(user), name: 'rollgate-e2e' }));
   }
 
   /** Request-reply; `body` is sent as JSON, or as-is when it is a string or bytes (malformed payloads). */

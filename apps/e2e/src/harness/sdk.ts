@@ -30,7 +30,7 @@ export async function observedClient(
   const statuses: StatusEvent[] = [];
   const client = RollgateClient.create({
     environment: ENVIRONMENT,
-    servers: system.natsUrl,
+    ...system.nats.client('sdk'),
     clientId: name,
     readyTimeoutMs: 20_000,
     statusIntervalMs: 0,

@@ -96,10 +96,6 @@ export class RollgateSystem {
     return `http://127.0.0.1:${this.service('gateway').port}`;
   }
 
-  get natsUrl(): string {
-    return this.nats.url;
-  }
-
   /** The flags database as the service role sees it (for black-box checks of the log). */
   get appDatabaseUrl(): string {
     return urlFor('rollgate_app', this.requireDatabase());
@@ -215,7 +211,8 @@ export class RollgateSystem {
     for (const name of names) {
       const port = await freePort();
       const env: Record<string, string> = {
-        NATS_URL: this.nats.url,
+        // Each service logs in as its own NATS user (deploy/nats/rollgate.conf).
+        ...this.nats.env(name),
         ROLLGATE_HTTP_PORT: String(port),
         ROLLGATE_HTTP_HOST: '127.0.0.1',
         ROLLGATE_ADMIN_TOKEN: this.adminToken,

@@ -10,6 +10,7 @@ import {
   type OutcomesResult,
   type OutcomeTotals,
   type Reply,
+  eventStreamName,
 } from '#rollgate/contracts';
 import type { FlagDefinition } from '#rollgate/evaluation';
 import { RollgateClient } from '#rollgate/sdk';
@@ -39,7 +40,8 @@ describe(OutcomeIntake.name, () => {
   let nats: PrivateNats;
   let app: NestFastifyApplication;
   let nc: NatsConnection;
-  const streamName = `RG_T_OUT_${randomUUID().slice(0, 8).toUpperCase()}`;
+  // The test app's NATS is private: the service's own stream, which the flags user may create.
+  const streamName = eventStreamName('flags');
   const since = new Date(Date.now() - 120_000).toISOString();
 
   const request = async <T>(subject: string, body: unknown): Promise<T> => {
@@ -66,7 +68,6 @@ describe(OutcomeIntake.name, () => {
   beforeAll(async () => {
     testApp = await startFlagsTestApp({
       ROLLGATE_FLAGS_SEED: 'false',
-      ROLLGATE_FLAGS_EVENT_STREAM: streamName,
     });
     ({ app, nats, nc } = testApp);
     const production = (defaultRollout: FlagDefinition['environments'][string]['defaultRollout']) => ({ [ENV]: { enabled: true, rules: [], defaultRollout } });
@@ -92,7 +93,7 @@ describe(OutcomeIntake.name, () => {
         let tick = 0;
         return RollgateClient.connect({
           environment: ENV,
-          servers: nats.url,
+          ...nats.client(),
           streamName,
           clientId: `client-${c}`,
           // One window per client, cut by flushOutcomes(); withFeature latencies are 3 ms each.

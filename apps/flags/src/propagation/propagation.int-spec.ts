@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
+import { eventStreamName } from '#rollgate/contracts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Registry } from 'prom-client';
@@ -16,7 +17,8 @@ describe(PropagationMonitor.name, () => {
   let nats: PrivateNats;
   let app: NestFastifyApplication;
   let nc: NatsConnection;
-  const streamName = `RG_T_PROP_${randomUUID().slice(0, 8).toUpperCase()}`;
+  // The test app's NATS is private: the service's own stream, which the flags user may create.
+  const streamName = eventStreamName('flags');
 
   const command = async (verb: string, payload: unknown): Promise<void> => {
     const reply = (await nc.request(`rg.cmd.flags.${verb}`, JSON.stringify({ commandId: randomUUID(), actor: 'tester', payload }), { timeout: 10_000 })).json<Reply<unknown>>();
@@ -44,7 +46,6 @@ describe(PropagationMonitor.name, () => {
   beforeAll(async () => {
     testApp = await startFlagsTestApp({
       ROLLGATE_FLAGS_SEED: 'false',
-      ROLLGATE_FLAGS_EVENT_STREAM: streamName,
       ROLLGATE_FLAGS_SDK_STATUS_INTERVAL_MS: String(STATUS_INTERVAL_MS),
     });
     ({ app, nats, nc } = testApp);
@@ -86,7 +87,7 @@ describe(PropagationMonitor.name, () => {
     await command('create', { flag: { key: 'p-flag', name: 'p-flag', type: 'boolean', environments: { staging: { enabled: true, rules: [], defaultRollout: { type: 'all_users' } } } } });
     const clients = await Promise.all(
       Array.from({ length: 3 }, () =>
-        RollgateClient.connect({ environment: 'staging', servers: nats.url, streamName, statusIntervalMs: STATUS_INTERVAL_MS, logger: { warn: () => undefined } }),
+        RollgateClient.connect({ environment: 'staging', ...nats.client(), streamName, statusIntervalMs: STATUS_INTERVAL_MS, logger: { warn: () => undefined } }),
       ),
     );
     try {

@@ -25,13 +25,14 @@ export async function startFlagsTestApp(env: Record<string, string> = {}): Promi
   const rawEnv = {
     DATABASE_URL: db.appUrl,
     ROLLGATE_MIGRATION_DATABASE_URL: db.ownerUrl,
-    NATS_URL: nats.url,
+    ...nats.env('flags'),
     ROLLGATE_HTTP_PORT: '0',
     ROLLGATE_LOG_LEVEL: 'warn',
     ...env,
   };
   const app = await createServiceApp(flagsService, loadConfig(FlagsEnv, rawEnv), rawEnv);
-  const nc = await connect({ servers: nats.url });
+  // The test drives the service as the gateway and the SDKs would, and inspects the stream: admin.
+  const nc = await connect(nats.options('admin'));
   return {
     app,
     db,

@@ -10,6 +10,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { applyEventOnce } from '../consumer-inbox.js';
 import { startDurableConsumer } from '../durable-consumer.js';
 import { decodeEventMessage } from '../event-message.js';
+import { natsLogin, natsServers } from '../nats-login.js';
 
 const env = (name: string): string => {
   const v = process.env[name];
@@ -19,7 +20,8 @@ const env = (name: string): string => {
 const durable = env('RG_DURABLE');
 const crashAfter = Number(process.env['RG_CRASH_AFTER_COMMIT'] ?? 0);
 const pool = new pg.Pool({ connectionString: env('DATABASE_URL'), max: 2 });
-const nc = await connect({ servers: process.env['NATS_URL'] ?? '127.0.0.1:4222', name: 'consumer-process' });
+const nats = { NATS_URL: env('NATS_URL'), NATS_USER: process.env['NATS_USER'], NATS_PASSWORD: process.env['NATS_PASSWORD'] };
+const nc = await connect({ ...natsLogin(nats), servers: natsServers(nats), name: 'consumer-process' });
 let applied = 0;
 
 const consumer = await startDurableConsumer({

@@ -10,6 +10,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { ServiceName } from '#rollgate/contracts';
 import { PgLeaderElection, PostgresEventStore } from '#rollgate/event-store';
 import { EventPublisher } from '../event-publisher.js';
+import { natsLogin, natsServers } from '../nats-login.js';
 
 const env = (name: string, fallback?: string): string => {
   const v = process.env[name] ?? fallback;
@@ -20,7 +21,8 @@ const env = (name: string, fallback?: string): string => {
 const databaseUrl = env('DATABASE_URL');
 const crashAfter = Number(process.env['RG_CRASH_AFTER'] ?? 0);
 const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
-const nc = await connect({ servers: env('NATS_URL', '127.0.0.1:4222'), name: 'publisher-process' });
+const nats = { NATS_URL: env('NATS_URL'), NATS_USER: process.env['NATS_USER'], NATS_PASSWORD: process.env['NATS_PASSWORD'] };
+const nc = await connect({ ...natsLogin(nats), servers: natsServers(nats), name: 'publisher-process' });
 let published = 0;
 const publisher = new EventPublisher({
   service: env('RG_SERVICE', 'flags') as ServiceName,

@@ -1,4 +1,4 @@
-import { IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateIf } from 'class-validator';
 import { ToNumber } from './env.transforms.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -7,6 +7,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 const POSTGRES_URL = /^postgres(ql)?:\/\/\S+$/;
 // nats.js accepts a comma-separated server list
 const NATS_URLS = /^(nats|tls|ws|wss):\/\/[^\s,]+(,(nats|tls|ws|wss):\/\/[^\s,]+)*$/;
+const NATS_USER = /^[a-z][a-z0-9_-]{0,62}$/;
 const SERVICE_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
 /**
@@ -24,6 +25,21 @@ export class BaseEnv {
 
   @Matches(NATS_URLS, { message: 'NATS_URL must be one or more comma-separated nats:// (tls, ws, wss) URLs' })
   NATS_URL = 'nats://127.0.0.1:4222';
+
+  /** The NATS user this process logs in as (deploy/nats/rollgate.conf); unset connects anonymously. */
+  @IsOptional()
+  @Matches(NATS_USER, { message: 'NATS_USER must be lower-case letters, digits, dashes or underscores' })
+  NATS_USER?: string;
+
+  /** NATS_USER's password (from a Secret or .rollgate/nats/credentials.env, never from code). */
+  @ValidateIf((env: BaseEnv) => env.NATS_USER !== undefined)
+  @IsString({ message: 'NATS_PASSWORD is required with NATS_USER' })
+  NATS_PASSWORD?: string;
+
+  /** Reply inbox prefix; default `_INBOX_<NATS_USER>`, the one inbox the user's permissions allow. */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_-]+$/, { message: 'NATS_INBOX_PREFIX must be one subject token' })
+  NATS_INBOX_PREFIX?: string;
 
   @ToNumber()
   @IsInt()
