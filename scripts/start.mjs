@@ -189,7 +189,10 @@ async function main() {
   lines.push(`  NATS         ${infra.NATS_URL}`);
   lines.push(`  PostgreSQL   ${infra.ROLLGATE_ADMIN_DATABASE_URL}`);
   lines.push(`  admin token  ${token}   (Authorization: Bearer <token>; stored in .rollgate/admin-token)`);
-  if (gateway) lines.push(`  API tokens   POST http://127.0.0.1:${gateway.port}/api/v1/tokens {"name", "role"} with the admin token (docs/api.md)`);
+  if (gateway)
+    lines.push(
+      `  API tokens   POST http://127.0.0.1:${gateway.port}/api/v1/tokens {"name", "role"} with the admin token (docs/api.md)`,
+    );
   lines.push(
     'A service that exits is restarted (0.5 s doubling to 30 s); Ctrl-C stops them all.',
     '(The infrastructure stays up; `npm run infra -- stop` stops private servers.)',

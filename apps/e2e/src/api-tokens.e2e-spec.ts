@@ -1,7 +1,15 @@
 import { jest } from '@jest/globals';
 import pg from 'pg';
 import { waitFor } from '#rollgate/testing';
-import { BusClient, RollgateSystem, auditCaughtUp, eventCount, expectError, uniqueKey, type ApiResponse } from './harness/index.js';
+import {
+  BusClient,
+  RollgateSystem,
+  auditCaughtUp,
+  eventCount,
+  expectError,
+  uniqueKey,
+  type ApiResponse,
+} from './harness/index.js';
 
 jest.setTimeout(120_000);
 
@@ -43,7 +51,10 @@ const ROUTES: Record<string, { access: Access; body?: unknown; query?: string; s
   'POST /api/v1/feature-flags/{key}/restore': { access: 'define' },
   'GET /api/v1/feature-flags/{key}/evaluate': { access: 'evaluate', query: '?user_id=u1' },
   'POST /api/v1/feature-flags/{key}/evaluate': { access: 'evaluate', body: { user_id: 'u1' } },
-  'PUT /api/v1/feature-flags/{key}/environments/{env}': { access: 'operate', body: { enabled: false, reason: 'kill switch' } },
+  'PUT /api/v1/feature-flags/{key}/environments/{env}': {
+    access: 'operate',
+    body: { enabled: false, reason: 'kill switch' },
+  },
   'PUT /api/v1/feature-flags/{key}/environments/{env}/rollout': { access: 'operate', body: { rollout_percentage: 25 } },
   'PUT /api/v1/feature-flags/{key}/environments/{env}/rules': { access: 'define' },
   'PATCH /api/v1/feature-flags/{key}/environments/{env}/users': { access: 'define' },
@@ -63,14 +74,16 @@ const ROUTES: Record<string, { access: Access; body?: unknown; query?: string; s
 };
 
 /** A read changes nothing: every GET, and evaluation by POST. Everything else is a write. */
-const isRead = (route: string): boolean => route.startsWith('GET ') || route === 'POST /api/v1/feature-flags/{key}/evaluate';
+const isRead = (route: string): boolean =>
+  route.startsWith('GET ') || route === 'POST /api/v1/feature-flags/{key}/evaluate';
 
 let routes: string[];
 /** A token that exists, for the {id} routes. */
 let someTokenId: string;
 
 const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
-const as = (token: string, method: string, path: string, body?: unknown): Promise<ApiResponse> => system.api(method, path, body, bearer(token));
+const as = (token: string, method: string, path: string, body?: unknown): Promise<ApiResponse> =>
+  system.api(method, path, body, bearer(token));
 
 /** `METHOD /path/{param}` → a concrete request path. */
 const pathOf = (route: string): string => {
@@ -86,7 +99,11 @@ const call = (token: string, route: string, body?: unknown): Promise<ApiResponse
   return as(token, method, `${pathOf(route)}${ROUTES[route]?.query ?? ''}`, method === 'GET' ? undefined : body);
 };
 
-async function issue(role: Role, options: Record<string, unknown> = {}, by = system.adminToken): Promise<{ id: string; secret: string; body: Record<string, unknown> }> {
+async function issue(
+  role: Role,
+  options: Record<string, unknown> = {},
+  by = system.adminToken,
+): Promise<{ id: string; secret: string; body: Record<string, unknown> }> {
   const response = await as(by, 'POST', `${API}/tokens`, { name: `${role}-${uniqueKey('t')}`, role, ...options });
   expect(response.status).toBe(201);
   const secret = String(response.body.token);
@@ -100,8 +117,22 @@ beforeAll(async () => {
   });
   bus = await BusClient.connect(system.natsUrl);
   busEvents = bus.collect('rg.evt.>');
-  expect((await system.api('POST', `${API}/feature-flags`, { name: FLAG, rollout_percentage: 10, target_environments: ['production'] })).status).toBe(201);
-  expect((await system.api('PUT', `${API}/segments/${SEGMENT}`, { conditions: [{ attribute: 'plan', operator: 'in', values: ['pro'] }] })).status).toBe(200);
+  expect(
+    (
+      await system.api('POST', `${API}/feature-flags`, {
+        name: FLAG,
+        rollout_percentage: 10,
+        target_environments: ['production'],
+      })
+    ).status,
+  ).toBe(201);
+  expect(
+    (
+      await system.api('PUT', `${API}/segments/${SEGMENT}`, {
+        conditions: [{ attribute: 'plan', operator: 'in', values: ['pro'] }],
+      })
+    ).status,
+  ).toBe(200);
   const document = await fetch(`${system.gatewayUrl}/api/docs-json`);
   expect(document.status).toBe(200);
   const paths = ((await document.json()) as { paths: Record<string, Record<string, unknown>> }).paths;
@@ -147,7 +178,12 @@ describe('issuing', () => {
       expect(text).not.toContain(secretPart);
       expect(text).not.toMatch(/sha256/);
     }
-    const gatewayDb = (await sqlOn('gateway', "SELECT (SELECT coalesce(json_agg(e), '[]')::text FROM es.events e) || (SELECT json_agg(t)::text FROM gateway.api_tokens t) AS dump"))[0]!;
+    const gatewayDb = (
+      await sqlOn(
+        'gateway',
+        "SELECT (SELECT coalesce(json_agg(e), '[]')::text FROM es.events e) || (SELECT json_agg(t)::text FROM gateway.api_tokens t) AS dump",
+      )
+    )[0]!;
     expect(gatewayDb.dump).toContain(id);
     expect(gatewayDb.dump).not.toContain(secretPart);
   });
@@ -161,7 +197,11 @@ describe('issuing', () => {
     expect(again.status).toBe(201);
     expect(again.body).toMatchObject({ id: first.body.id, duplicate: true });
     expect(again.body).not.toHaveProperty('token');
-    expectError(await system.api('POST', `${API}/tokens`, { ...body, role: 'admin' }, key), 422, 'TOKENS.IDEMPOTENCY_KEY_REUSED');
+    expectError(
+      await system.api('POST', `${API}/tokens`, { ...body, role: 'admin' }, key),
+      422,
+      'TOKENS.IDEMPOTENCY_KEY_REUSED',
+    );
   });
 
   it.each<[string, Record<string, unknown>, number, string, string | undefined]>([
@@ -169,8 +209,20 @@ describe('issuing', () => {
     ['no role', { name: 'x' }, 400, 'GENERIC.VALIDATION', 'role'],
     ['a name too long', { name: 'n'.repeat(101), role: 'reader' }, 400, 'GENERIC.VALIDATION', 'name'],
     ['a blank name', { name: '  ', role: 'reader' }, 400, 'GENERIC.VALIDATION', 'name'],
-    ['an expiry in the past', { name: 'x', role: 'reader', expires_at: '2020-01-01T00:00:00Z' }, 400, 'GENERIC.VALIDATION', 'expires_at'],
-    ['both expiries', { name: 'x', role: 'reader', expires_at: '2999-01-01T00:00:00Z', expires_in: 60 }, 400, 'GENERIC.VALIDATION', 'expires_at'],
+    [
+      'an expiry in the past',
+      { name: 'x', role: 'reader', expires_at: '2020-01-01T00:00:00Z' },
+      400,
+      'GENERIC.VALIDATION',
+      'expires_at',
+    ],
+    [
+      'both expiries',
+      { name: 'x', role: 'reader', expires_at: '2999-01-01T00:00:00Z', expires_in: 60 },
+      400,
+      'GENERIC.VALIDATION',
+      'expires_at',
+    ],
     ['a zero lifetime', { name: 'x', role: 'reader', expires_in: 0 }, 400, 'GENERIC.VALIDATION', 'expires_in'],
     ['an actor field', { name: 'x', role: 'reader', actor: 'mallory' }, 400, 'GENERIC.VALIDATION', undefined],
     ['an issued_by field', { name: 'x', role: 'reader', issued_by: 'mallory' }, 400, 'GENERIC.VALIDATION', undefined],
@@ -200,7 +252,9 @@ describe('roles on every route', () => {
       const read = isRead(route) && ROUTES[route]?.access !== 'admin';
       results[route] = (await call(reader.secret, route, read ? ROUTES[route]?.body : {})).status;
     }
-    const expected = Object.fromEntries(routes.map((route) => [route, isRead(route) && ROUTES[route]?.access !== 'admin' ? 200 : 403]));
+    const expected = Object.fromEntries(
+      routes.map((route) => [route, isRead(route) && ROUTES[route]?.access !== 'admin' ? 200 : 403]),
+    );
     expect(results).toEqual(expected);
     expect(Object.values(expected).filter((status) => status === 403).length).toBeGreaterThan(10);
     expect(await eventCount(system)).toBe(flagEvents);
@@ -222,14 +276,23 @@ describe('roles on every route', () => {
   it('an operator toggles and changes rollouts as itself, but may not configure, create or delete a flag', async () => {
     const operator = await issue('operator');
     const env = `${API}/feature-flags/${FLAG}/environments/production`;
-    const enabled = (await as(operator.secret, 'GET', `${API}/feature-flags/${FLAG}`)).body.environments.production.enabled as boolean;
+    const enabled = (await as(operator.secret, 'GET', `${API}/feature-flags/${FLAG}`)).body.environments.production
+      .enabled as boolean;
     const toggled = await as(operator.secret, 'PUT', env, { enabled: !enabled, reason: 'flipped' });
     expect(toggled.status).toBe(200);
     expect(toggled.body.flag.environments.production.enabled).toBe(!enabled);
     const rollout = await as(operator.secret, 'PUT', `${env}/rollout`, { rollout_percentage: 42 });
     expect(rollout.status).toBe(200);
-    expectError(await as(operator.secret, 'PUT', env, { enabled: true, default_rollout: { type: 'all_users' } }), 403, 'GENERIC.FORBIDDEN');
-    expectError(await as(operator.secret, 'POST', `${API}/feature-flags`, { name: uniqueKey('op') }), 403, 'GENERIC.FORBIDDEN');
+    expectError(
+      await as(operator.secret, 'PUT', env, { enabled: true, default_rollout: { type: 'all_users' } }),
+      403,
+      'GENERIC.FORBIDDEN',
+    );
+    expectError(
+      await as(operator.secret, 'POST', `${API}/feature-flags`, { name: uniqueKey('op') }),
+      403,
+      'GENERIC.FORBIDDEN',
+    );
     expectError(await as(operator.secret, 'DELETE', `${API}/feature-flags/${FLAG}`), 403, 'GENERIC.FORBIDDEN');
     // The acting principal is the token's, never a body field's.
     expectError(await as(operator.secret, 'PUT', env, { enabled: false, actor: 'mallory' }), 400, 'GENERIC.VALIDATION');
@@ -258,9 +321,16 @@ describe('revoking and expiry', () => {
     expect(reader.body.issued_by).toBe(`token:${officer.id}`);
     expect((await as(reader.secret, 'GET', `${API}/feature-flags`)).status).toBe(200);
 
-    const revoked = await system.api('DELETE', `${API}/tokens/${reader.id}`, undefined, { 'x-rollgate-reason': 'laptop lost' });
+    const revoked = await system.api('DELETE', `${API}/tokens/${reader.id}`, undefined, {
+      'x-rollgate-reason': 'laptop lost',
+    });
     expect(revoked.status).toBe(200);
-    expect(revoked.body).toMatchObject({ id: reader.id, status: 'revoked', issued_by: `token:${officer.id}`, revoked_by: 'admin' });
+    expect(revoked.body).toMatchObject({
+      id: reader.id,
+      status: 'revoked',
+      issued_by: `token:${officer.id}`,
+      revoked_by: 'admin',
+    });
     const refused = await as(reader.secret, 'GET', `${API}/feature-flags`);
     expectError(refused, 401, 'GENERIC.UNAUTHORIZED');
     expect(refused.body.message).toBe('Bearer token revoked');
@@ -278,7 +348,11 @@ describe('revoking and expiry', () => {
       ['ApiTokenIssued', `token:${officer.id}`, 1],
       ['ApiTokenRevoked', 'admin', 2],
     ]);
-    expect(audit.body.entries[1]).toMatchObject({ key: reader.id, reason: 'laptop lost', after: { revoked_by: 'admin' } });
+    expect(audit.body.entries[1]).toMatchObject({
+      key: reader.id,
+      reason: 'laptop lost',
+      after: { revoked_by: 'admin' },
+    });
     expect(JSON.stringify(audit.body)).not.toMatch(/sha256|hash/i);
     const byOfficer = await system.api('GET', `${API}/audit/tokens?actor=${encodeURIComponent(`token:${officer.id}`)}`);
     expect(byOfficer.body.entries.map((e: Record<string, unknown>) => e.key)).toEqual([reader.id]);
@@ -302,21 +376,41 @@ describe('revoking and expiry', () => {
     const used = await issue('client');
     expect((await as(used.secret, 'GET', `${API}/environments/production/snapshot`)).status).toBe(200);
     const stored = await waitFor('the batched last-use write', async () => {
-      const rows = await sqlOn('gateway', 'SELECT last_used_at FROM gateway.api_token_usage WHERE token_id = $1', [used.id]);
+      const rows = await sqlOn('gateway', 'SELECT last_used_at FROM gateway.api_token_usage WHERE token_id = $1', [
+        used.id,
+      ]);
       return rows[0]?.last_used_at;
     });
     expect(stored).toBeInstanceOf(Date);
-    expectError(await as(`${used.secret.slice(0, -4)}AAAA`, 'GET', `${API}/environments/production/snapshot`), 401, 'GENERIC.UNAUTHORIZED');
-    expectError(await as('rg_0000000000000000_' + 'A'.repeat(43), 'GET', `${API}/feature-flags`), 401, 'GENERIC.UNAUTHORIZED');
+    expectError(
+      await as(`${used.secret.slice(0, -4)}AAAA`, 'GET', `${API}/environments/production/snapshot`),
+      401,
+      'GENERIC.UNAUTHORIZED',
+    );
+    expectError(
+      await as('rg_0000000000000000_' + 'A'.repeat(43), 'GET', `${API}/feature-flags`),
+      401,
+      'GENERIC.UNAUTHORIZED',
+    );
   });
 });
 
 describe('where token events live', () => {
   it('only in the gateway database: none in the flags database, none on the bus', async () => {
-    expect((await sqlOn('gateway', "SELECT count(*)::int AS n FROM es.events WHERE stream_id LIKE 'token-%'"))[0]!.n).toBeGreaterThan(5);
-    expect((await system.sql<{ n: number }>("SELECT count(*)::int AS n FROM es.events WHERE stream_id NOT LIKE 'flag-%' AND stream_id NOT LIKE 'segment-%'"))[0]!.n).toBe(0);
+    expect(
+      (await sqlOn('gateway', "SELECT count(*)::int AS n FROM es.events WHERE stream_id LIKE 'token-%'"))[0]!.n,
+    ).toBeGreaterThan(5);
+    expect(
+      (
+        await system.sql<{ n: number }>(
+          "SELECT count(*)::int AS n FROM es.events WHERE stream_id NOT LIKE 'flag-%' AND stream_id NOT LIKE 'segment-%'",
+        )
+      )[0]!.n,
+    ).toBe(0);
     await waitFor('flag events on the bus', async () => busEvents.messages.length > 0);
-    expect(busEvents.messages.filter((m) => m.subject.includes('.token.') || /tokenHash|ApiToken/.test(m.data))).toEqual([]);
+    expect(
+      busEvents.messages.filter((m) => m.subject.includes('.token.') || /tokenHash|ApiToken/.test(m.data)),
+    ).toEqual([]);
   });
 });
 

@@ -4,7 +4,13 @@ import type { Pool } from 'pg';
 import type { EventStore } from '#rollgate/event-store';
 import { NatsLifecycle, NatsModule } from '#rollgate/messaging';
 import { ConfigModule, HealthModule, MetricsModule, UnavailableError } from '#rollgate/platform';
-import { commandHandlerProvider, EVENT_STORE, INLINE_PROJECTION, PG_POOL, StoreModule } from '#rollgate/service-runtime';
+import {
+  commandHandlerProvider,
+  EVENT_STORE,
+  INLINE_PROJECTION,
+  PG_POOL,
+  StoreModule,
+} from '#rollgate/service-runtime';
 import { AuditController } from './audit/audit.controller.js';
 import { AuthGuard } from './auth/auth.guard.js';
 import { BearerAuthenticator } from './auth/bearer.authenticator.js';
@@ -50,7 +56,14 @@ export class GatewayModule {
           }),
         }),
       ],
-      controllers: [FeatureFlagsController, AuditController, EnvironmentsController, SegmentsController, ApiTokensController, ApiTokenAuditController],
+      controllers: [
+        FeatureFlagsController,
+        AuditController,
+        EnvironmentsController,
+        SegmentsController,
+        ApiTokensController,
+        ApiTokenAuditController,
+      ],
       providers: [
         FlagsClient,
         commandHandlerProvider,
@@ -64,11 +77,16 @@ export class GatewayModule {
               onError: (error) => tableLogger.error({ msg: 'token table read failed', err: error }),
             }),
         },
-        { provide: TokenUsageWriter, inject: [PG_POOL, TokenTable], useFactory: (pool: Pool, table: TokenTable) => new TokenUsageWriter(pool, table) },
+        {
+          provide: TokenUsageWriter,
+          inject: [PG_POOL, TokenTable],
+          useFactory: (pool: Pool, table: TokenTable) => new TokenUsageWriter(pool, table),
+        },
         {
           provide: TOKEN_AUTHENTICATOR,
           inject: [TokenTable],
-          useFactory: (table: TokenTable) => new BearerAuthenticator(new StaticTokenAuthenticator(env.ROLLGATE_ADMIN_TOKEN), table),
+          useFactory: (table: TokenTable) =>
+            new BearerAuthenticator(new StaticTokenAuthenticator(env.ROLLGATE_ADMIN_TOKEN), table),
         },
         ApiTokenService,
         ApiTokenQueries,

@@ -39,7 +39,9 @@ export class AuthGuard implements CanActivate {
     const authentication = token === undefined ? undefined : this.authenticator.authenticate(token);
     if (authentication === undefined || !authentication.ok) {
       void http.getResponse<FastifyReply>().header('www-authenticate', 'Bearer realm="rollgate"');
-      throw new UnauthorizedError(authentication === undefined ? 'Missing bearer token' : REFUSED[authentication.refusal]);
+      throw new UnauthorizedError(
+        authentication === undefined ? 'Missing bearer token' : REFUSED[authentication.refusal],
+      );
     }
     const { principal } = authentication;
     const required = this.reflector.getAllAndOverride<readonly Role[]>(ROLES_KEY, targets) ?? ['admin'];

@@ -13,7 +13,9 @@ export class ApiTokenAuditController {
   constructor(private readonly queries: ApiTokenQueries) {}
 
   @Get()
-  @ApiOperation({ summary: 'Token audit trail, oldest first (filters key = token id, actor, since, until; page on with cursor)' })
+  @ApiOperation({
+    summary: 'Token audit trail, oldest first (filters key = token id, actor, since, until; page on with cursor)',
+  })
   audit(@Query() query: ApiTokenAuditQueryDto) {
     return this.queries.audit(query);
   }

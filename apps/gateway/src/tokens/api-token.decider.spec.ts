@@ -15,7 +15,14 @@ const ID = '0123456789abcdef';
 
 const issue = (data: Partial<IssueApiToken['data']> = {}): IssueApiToken => ({
   type: 'IssueApiToken',
-  data: { tokenId: ID, name: 'ci', role: 'reader', tokenHash: hashApiToken(generateApiToken(ID)), issuedBy: 'admin', ...data },
+  data: {
+    tokenId: ID,
+    name: 'ci',
+    role: 'reader',
+    tokenHash: hashApiToken(generateApiToken(ID)),
+    issuedBy: 'admin',
+    ...data,
+  },
 });
 
 /** Given events, the state they fold to. */
@@ -43,15 +50,34 @@ describe(decideApiToken.name, () => {
     expect(events).toEqual([
       {
         type: 'ApiTokenIssued',
-        data: { tokenId: ID, name: 'ci', role: 'reader', tokenHash: command.data.tokenHash, issuedAt: NOW.toISOString(), expiresAt: null, issuedBy: 'admin' },
+        data: {
+          tokenId: ID,
+          name: 'ci',
+          role: 'reader',
+          tokenHash: command.data.tokenHash,
+          issuedAt: NOW.toISOString(),
+          expiresAt: null,
+          issuedBy: 'admin',
+        },
       },
     ]);
-    expect(given(events)).toMatchObject({ id: ID, role: 'reader', issuedBy: 'admin', revokedAt: null, revokedBy: null, version: 1 });
+    expect(given(events)).toMatchObject({
+      id: ID,
+      role: 'reader',
+      issuedBy: 'admin',
+      revokedAt: null,
+      revokedBy: null,
+      version: 1,
+    });
   });
 
   it('computes expires_in from the clock and keeps expires_at as given', () => {
-    expect(decideApiToken(issue({ expiresInSeconds: 90 }), null, NOW)[0]!.data).toMatchObject({ expiresAt: '2026-03-01T12:01:30.000Z' });
-    expect(decideApiToken(issue({ expiresAt: '2026-03-02T00:00:00Z' }), null, NOW)[0]!.data).toMatchObject({ expiresAt: '2026-03-02T00:00:00.000Z' });
+    expect(decideApiToken(issue({ expiresInSeconds: 90 }), null, NOW)[0]!.data).toMatchObject({
+      expiresAt: '2026-03-01T12:01:30.000Z',
+    });
+    expect(decideApiToken(issue({ expiresAt: '2026-03-02T00:00:00Z' }), null, NOW)[0]!.data).toMatchObject({
+      expiresAt: '2026-03-02T00:00:00.000Z',
+    });
   });
 
   it.each<[string, string, Partial<IssueApiToken['data']>]>([
@@ -72,19 +98,32 @@ describe(decideApiToken.name, () => {
 
   it('refuses to issue over an existing token', () => {
     const state = given(decideApiToken(issue(), null, NOW));
-    expect(() => decideApiToken(issue(), state, NOW)).toThrow(expect.objectContaining({ code: 'TOKENS.ALREADY_EXISTS' }));
+    expect(() => decideApiToken(issue(), state, NOW)).toThrow(
+      expect.objectContaining({ code: 'TOKENS.ALREADY_EXISTS' }),
+    );
   });
 
   it('revokes once, with who and when; revoking again decides nothing; an unknown token is TOKENS.NOT_FOUND', () => {
     const issued = decideApiToken(issue(), null, NOW);
     const later = new Date(NOW.getTime() + 60_000);
-    const revoked = decideApiToken({ type: 'RevokeApiToken', data: { tokenId: ID, revokedBy: 'token:aaaaaaaaaaaaaaaa' } }, given(issued), later);
-    expect(revoked).toEqual([{ type: 'ApiTokenRevoked', data: { tokenId: ID, revokedAt: later.toISOString(), revokedBy: 'token:aaaaaaaaaaaaaaaa' } }]);
+    const revoked = decideApiToken(
+      { type: 'RevokeApiToken', data: { tokenId: ID, revokedBy: 'token:aaaaaaaaaaaaaaaa' } },
+      given(issued),
+      later,
+    );
+    expect(revoked).toEqual([
+      {
+        type: 'ApiTokenRevoked',
+        data: { tokenId: ID, revokedAt: later.toISOString(), revokedBy: 'token:aaaaaaaaaaaaaaaa' },
+      },
+    ]);
     const state = given([...issued, ...revoked]);
     expect(state).toMatchObject({ revokedAt: later.toISOString(), revokedBy: 'token:aaaaaaaaaaaaaaaa', version: 2 });
-    expect(decideApiToken({ type: 'RevokeApiToken', data: { tokenId: ID, revokedBy: 'admin' } }, state, later)).toEqual([]);
-    expect(() => decideApiToken({ type: 'RevokeApiToken', data: { tokenId: ID, revokedBy: 'admin' } }, null, NOW)).toThrow(
-      expect.objectContaining({ code: 'TOKENS.NOT_FOUND' }),
+    expect(decideApiToken({ type: 'RevokeApiToken', data: { tokenId: ID, revokedBy: 'admin' } }, state, later)).toEqual(
+      [],
     );
+    expect(() =>
+      decideApiToken({ type: 'RevokeApiToken', data: { tokenId: ID, revokedBy: 'admin' } }, null, NOW),
+    ).toThrow(expect.objectContaining({ code: 'TOKENS.NOT_FOUND' }));
   });
 });

@@ -28,7 +28,8 @@ export interface ApiTokenRevokedData {
   revokedBy: string;
 }
 
-export type ApiTokenEvent = { type: 'ApiTokenIssued'; data: ApiTokenIssuedData } | { type: 'ApiTokenRevoked'; data: ApiTokenRevokedData };
+export type ApiTokenEvent =
+  { type: 'ApiTokenIssued'; data: ApiTokenIssuedData } | { type: 'ApiTokenRevoked'; data: ApiTokenRevokedData };
 
 export const API_TOKEN_EVENT_TYPES: readonly ApiTokenEvent['type'][] = ['ApiTokenIssued', 'ApiTokenRevoked'];
 
@@ -52,10 +53,23 @@ export function evolveApiToken(state: ApiTokenState, event: ApiTokenEvent, versi
   switch (event.type) {
     case 'ApiTokenIssued': {
       const { tokenId, name, role, tokenHash, issuedAt, expiresAt, issuedBy } = event.data;
-      return { id: tokenId, name, role, tokenHash, issuedAt, expiresAt, issuedBy, revokedAt: null, revokedBy: null, version };
+      return {
+        id: tokenId,
+        name,
+        role,
+        tokenHash,
+        issuedAt,
+        expiresAt,
+        issuedBy,
+        revokedAt: null,
+        revokedBy: null,
+        version,
+      };
     }
     case 'ApiTokenRevoked':
-      return state === null ? null : { ...state, revokedAt: event.data.revokedAt, revokedBy: event.data.revokedBy, version };
+      return state === null
+        ? null
+        : { ...state, revokedAt: event.data.revokedAt, revokedBy: event.data.revokedBy, version };
     default: {
       const unknown: never = event;
       return unknown;
@@ -103,7 +117,10 @@ function expiryOf(data: IssueApiToken['data'], now: Date, problems: Problem[]): 
   }
   if (expiresInSeconds !== undefined) {
     if (!Number.isInteger(expiresInSeconds) || expiresInSeconds < 1 || expiresInSeconds > TOKEN_MAX_LIFETIME_SECONDS) {
-      problems.push({ path: 'expires_in', message: `must be a whole number of seconds from 1 to ${TOKEN_MAX_LIFETIME_SECONDS}` });
+      problems.push({
+        path: 'expires_in',
+        message: `must be a whole number of seconds from 1 to ${TOKEN_MAX_LIFETIME_SECONDS}`,
+      });
       return null;
     }
     return new Date(now.getTime() + expiresInSeconds * 1_000).toISOString();
@@ -112,7 +129,8 @@ function expiryOf(data: IssueApiToken['data'], now: Date, problems: Problem[]): 
   const at = Date.parse(expiresAt);
   if (Number.isNaN(at)) problems.push({ path: 'expires_at', message: 'must be an ISO-8601 date-time' });
   else if (at <= now.getTime()) problems.push({ path: 'expires_at', message: 'must be in the future' });
-  else if (at > latest) problems.push({ path: 'expires_at', message: `must be at most ${TOKEN_MAX_LIFETIME_SECONDS / 86_400} days ahead` });
+  else if (at > latest)
+    problems.push({ path: 'expires_at', message: `must be at most ${TOKEN_MAX_LIFETIME_SECONDS / 86_400} days ahead` });
   else return new Date(at).toISOString();
   return null;
 }
@@ -120,14 +138,17 @@ function expiryOf(data: IssueApiToken['data'], now: Date, problems: Problem[]): 
 function issue(data: IssueApiToken['data'], state: ApiTokenState, now: Date): ApiTokenEvent[] {
   if (state !== null) throw TokenError.alreadyExists(data.tokenId);
   const problems: Problem[] = [];
-  if (!TOKEN_ID_PATTERN.test(data.tokenId)) problems.push({ path: 'id', message: `must match ${TOKEN_ID_PATTERN.source}` });
+  if (!TOKEN_ID_PATTERN.test(data.tokenId))
+    problems.push({ path: 'id', message: `must match ${TOKEN_ID_PATTERN.source}` });
   if (typeof data.name !== 'string' || data.name.trim() === '' || data.name.length > TOKEN_NAME_MAX) {
     problems.push({ path: 'name', message: `must be 1 to ${TOKEN_NAME_MAX} characters, not only spaces` });
   } else if (!NAME.test(data.name)) {
     problems.push({ path: 'name', message: 'must not contain control characters' });
   }
-  if (!(ROLES as readonly string[]).includes(data.role)) problems.push({ path: 'role', message: `must be one of ${ROLES.join(', ')}` });
-  if (!TOKEN_HASH_PATTERN.test(data.tokenHash)) problems.push({ path: 'token_hash', message: 'must be sha256:<64 hex digits>' });
+  if (!(ROLES as readonly string[]).includes(data.role))
+    problems.push({ path: 'role', message: `must be one of ${ROLES.join(', ')}` });
+  if (!TOKEN_HASH_PATTERN.test(data.tokenHash))
+    problems.push({ path: 'token_hash', message: 'must be sha256:<64 hex digits>' });
   const expiresAt = expiryOf(data, now, problems);
   if (problems.length > 0) throw TokenError.invalid(problems);
   return [
@@ -157,7 +178,12 @@ export function decideApiToken(command: ApiTokenCommand, state: ApiTokenState, n
     case 'RevokeApiToken':
       if (state === null) throw TokenError.notFound(command.data.tokenId);
       if (state.revokedAt !== null) return [];
-      return [{ type: 'ApiTokenRevoked', data: { tokenId: state.id, revokedAt: now.toISOString(), revokedBy: command.data.revokedBy } }];
+      return [
+        {
+          type: 'ApiTokenRevoked',
+          data: { tokenId: state.id, revokedAt: now.toISOString(), revokedBy: command.data.revokedBy },
+        },
+      ];
     default: {
       const unknown: never = command;
       throw new Error(`unknown token command ${JSON.stringify(unknown)}`);

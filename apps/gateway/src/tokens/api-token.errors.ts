@@ -24,6 +24,8 @@ export class TokenError extends RollgateError {
   /** `GENERIC.VALIDATION` with `{ problems }`, paths in the HTTP API's naming (these commands never leave the gateway). */
   static invalid(problems: readonly Problem[]): TokenError {
     const summary = problems.map(({ path, message }) => `${path} ${message}`).join('; ');
-    return new TokenError(TokenErrorCodes.validation, `Validation failed: ${summary}`, { details: validationDetails(problems) });
+    return new TokenError(TokenErrorCodes.validation, `Validation failed: ${summary}`, {
+      details: validationDetails(problems),
+    });
   }
 }

@@ -58,5 +58,13 @@ export const presentChange = (event: ApiTokenEvent): Record<string, unknown> => 
     return { token_id: event.data.tokenId, revoked_at: event.data.revokedAt, revoked_by: event.data.revokedBy };
   }
   const { tokenId, name, role, issuedAt, expiresAt, issuedBy } = event.data;
-  return { token_id: tokenId, name, role, prefix: tokenPrefixOf(tokenId), issued_at: issuedAt, expires_at: expiresAt, issued_by: issuedBy };
+  return {
+    token_id: tokenId,
+    name,
+    role,
+    prefix: tokenPrefixOf(tokenId),
+    issued_at: issuedAt,
+    expires_at: expiresAt,
+    issued_by: issuedBy,
+  };
 };

@@ -20,7 +20,16 @@ export class ApiTokenProjection implements Projection {
           `INSERT INTO gateway.api_tokens (id, name, role, issued_at, expires_at, issued_by, version, issued_position)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (id) DO NOTHING`,
-          [id, data.name, data.role, data.issuedAt, data.expiresAt, data.issuedBy, event.streamVersion, event.globalPosition.toString()],
+          [
+            id,
+            data.name,
+            data.role,
+            data.issuedAt,
+            data.expiresAt,
+            data.issuedBy,
+            event.streamVersion,
+            event.globalPosition.toString(),
+          ],
         );
       } else if (event.type === 'ApiTokenRevoked') {
         const data = event.data as ApiTokenRevokedData;

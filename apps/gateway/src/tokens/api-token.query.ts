@@ -150,7 +150,9 @@ export class ApiTokenQueries {
     if (query.cursor !== undefined) {
       const after = decodeAuditCursor(query.cursor);
       params.push(after.transactionId.toString(), after.globalPosition.toString());
-      conditions.push(`(e.transaction_id, e.global_position) > ($${params.length - 1}::xid8, $${params.length}::bigint)`);
+      conditions.push(
+        `(e.transaction_id, e.global_position) > ($${params.length - 1}::xid8, $${params.length}::bigint)`,
+      );
     }
     params.push(limit + 1);
     const { rows } = await this.pool.query<EventRow>(
@@ -185,7 +187,10 @@ export class ApiTokenQueries {
     const last = page[page.length - 1];
     const next =
       rows.length > limit && last !== undefined
-        ? encodeAuditCursor({ transactionId: BigInt(last.transaction_id), globalPosition: BigInt(last.global_position) })
+        ? encodeAuditCursor({
+            transactionId: BigInt(last.transaction_id),
+            globalPosition: BigInt(last.global_position),
+          })
         : null;
     return { entries, next_cursor: next };
   }
@@ -206,7 +211,12 @@ export class ApiTokenQueries {
         history = [];
         states.set(row.stream_id, history);
       }
-      const event = { streamId: row.stream_id, streamVersion: Number(row.stream_version), type: row.event_type, data: row.data };
+      const event = {
+        streamId: row.stream_id,
+        streamVersion: Number(row.stream_version),
+        type: row.event_type,
+        data: row.data,
+      };
       folded = foldEvents(apiTokenAggregate, [event], folded);
       if (folded.state === null) continue;
       const { tokenHash: _hash, ...record } = folded.state;

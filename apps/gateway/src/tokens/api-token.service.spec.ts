@@ -31,13 +31,21 @@ describe(ApiTokenService.name, () => {
 
   it('issues a token whose secret verifies at once on this replica as token:<id> with its one role', async () => {
     const issued = await service.issue({ name: 'ci', role: 'reader' }, ctx());
-    expect(issued).toMatchObject({ duplicate: false, token: { name: 'ci', role: 'reader', issuedBy: 'admin', expiresAt: null } });
+    expect(issued).toMatchObject({
+      duplicate: false,
+      token: { name: 'ci', role: 'reader', issuedBy: 'admin', expiresAt: null },
+    });
     expect(issued.secret).toMatch(new RegExp(`^rg_${issued.token.id}_`));
-    expect(table.verify(issued.secret!)).toEqual({ ok: true, principal: { id: `token:${issued.token.id}`, roles: ['reader'] } });
+    expect(table.verify(issued.secret!)).toEqual({
+      ok: true,
+      principal: { id: `token:${issued.token.id}`, roles: ['reader'] },
+    });
     expect(table.verify(`${issued.secret!.slice(0, -2)}xx`)).toEqual({ ok: false, refusal: 'unknown' });
     // The secret is nowhere in the log: only its hash.
     const events = await store.readStream(`token-${issued.token.id}`);
-    expect(JSON.stringify(events.map(({ data, metadata }) => ({ data, metadata })))).not.toContain(issued.secret!.slice(-43));
+    expect(JSON.stringify(events.map(({ data, metadata }) => ({ data, metadata })))).not.toContain(
+      issued.secret!.slice(-43),
+    );
     expect(events[0]!.metadata).toMatchObject({ actor: 'admin' });
   });
 
@@ -55,7 +63,11 @@ describe(ApiTokenService.name, () => {
     await other.catchUp();
     now += 5_000;
     const revoked = await service.revoke(issued.token.id, ctx({ actor: 'token:feedfacefeedface' }));
-    expect(revoked).toMatchObject({ revokedAt: new Date(now).toISOString(), revokedBy: 'token:feedfacefeedface', version: 2 });
+    expect(revoked).toMatchObject({
+      revokedAt: new Date(now).toISOString(),
+      revokedBy: 'token:feedfacefeedface',
+      version: 2,
+    });
     expect(table.verify(issued.secret!)).toEqual({ ok: false, refusal: 'revoked' });
     await other.catchUp();
     expect(other.verify(issued.secret!)).toEqual({ ok: false, refusal: 'revoked' });
@@ -83,8 +95,14 @@ describe(ApiTokenService.name, () => {
   });
 
   it('replays a repeated Idempotency-Key without the secret, and refuses the key on another request', async () => {
-    const first = await service.issue({ name: 'ci', role: 'reader' }, ctx({ commandId: 'issue-ci', requestHash: 'http-sha256:a' }));
-    const again = await service.issue({ name: 'ci', role: 'reader' }, ctx({ commandId: 'issue-ci', requestHash: 'http-sha256:a' }));
+    const first = await service.issue(
+      { name: 'ci', role: 'reader' },
+      ctx({ commandId: 'issue-ci', requestHash: 'http-sha256:a' }),
+    );
+    const again = await service.issue(
+      { name: 'ci', role: 'reader' },
+      ctx({ commandId: 'issue-ci', requestHash: 'http-sha256:a' }),
+    );
     expect(again).toEqual({ token: first.token, duplicate: true });
     expect(table.verify(first.secret!)).toMatchObject({ ok: true });
     await expect(

@@ -58,12 +58,16 @@ export class ApiTokenService {
         ...(input.expiresAt === undefined ? {} : { expiresAt: input.expiresAt }),
       },
     };
-    const outcome = await this.commands.handle(apiTokenAggregate, (c: ApiTokenCommand, state) => decideApiToken(c, state, this.clock()), {
-      origin: originOf(context),
-      key: tokenId,
-      commandType: command.type,
-      command,
-    });
+    const outcome = await this.commands.handle(
+      apiTokenAggregate,
+      (c: ApiTokenCommand, state) => decideApiToken(c, state, this.clock()),
+      {
+        origin: originOf(context),
+        key: tokenId,
+        commandType: command.type,
+        command,
+      },
+    );
     const token = outcome.state!;
     this.table.merge(token);
     return outcome.duplicate ? { token, duplicate: true } : { token, secret, duplicate: false };
@@ -72,13 +76,17 @@ export class ApiTokenService {
   /** Idempotent: revoking a revoked token appends nothing and answers it as it is. */
   async revoke(tokenId: string, context: CommandContext): Promise<ApiToken> {
     const command: ApiTokenCommand = { type: 'RevokeApiToken', data: { tokenId, revokedBy: context.actor } };
-    const outcome = await this.commands.handle(apiTokenAggregate, (c: ApiTokenCommand, state) => decideApiToken(c, state, this.clock()), {
-      origin: originOf(context),
-      key: tokenId,
-      commandType: command.type,
-      command,
-      ...(context.expectedVersion === undefined ? {} : { expectedVersion: context.expectedVersion }),
-    });
+    const outcome = await this.commands.handle(
+      apiTokenAggregate,
+      (c: ApiTokenCommand, state) => decideApiToken(c, state, this.clock()),
+      {
+        origin: originOf(context),
+        key: tokenId,
+        commandType: command.type,
+        command,
+        ...(context.expectedVersion === undefined ? {} : { expectedVersion: context.expectedVersion }),
+      },
+    );
     const token = outcome.state!;
     this.table.merge(token);
     return token;

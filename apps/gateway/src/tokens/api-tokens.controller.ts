@@ -1,4 +1,17 @@
-import { Body, Controller, Delete, Get, HttpCode, Injectable, Param, Post, Query, Res, type ArgumentMetadata, type PipeTransform } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Injectable,
+  Param,
+  Post,
+  Query,
+  Res,
+  type ArgumentMetadata,
+  type PipeTransform,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ValidationError } from '#rollgate/platform';
@@ -37,9 +50,19 @@ export class ApiTokensController {
 
   @Post()
   @ApiOperation({ summary: 'Issue an API token for a role; `token` (the secret) is shown in this answer only' })
-  @ApiResponse({ status: 201, description: 'Issued; a repeated Idempotency-Key answers the token without `token`, duplicate: true' })
-  @ApiResponse({ status: 400, description: 'GENERIC.VALIDATION: unknown role, name too long, expiry in the past, both expiries' })
-  async issue(@Body() body: IssueApiTokenDto, @Command() ctx: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
+  @ApiResponse({
+    status: 201,
+    description: 'Issued; a repeated Idempotency-Key answers the token without `token`, duplicate: true',
+  })
+  @ApiResponse({
+    status: 400,
+    description: 'GENERIC.VALIDATION: unknown role, name too long, expiry in the past, both expiries',
+  })
+  async issue(
+    @Body() body: IssueApiTokenDto,
+    @Command() ctx: CommandContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const issued = await this.tokens.issue(
       {
         name: body.name,
@@ -51,11 +74,16 @@ export class ApiTokensController {
     );
     void reply.header('location', `/api/v1/tokens/${issued.token.id}`).header('cache-control', 'no-store');
     const token = await this.queries.get(issued.token.id);
-    return issued.secret === undefined ? { ...token, duplicate: true } : { ...token, token: issued.secret, duplicate: false };
+    return issued.secret === undefined
+      ? { ...token, duplicate: true }
+      : { ...token, token: issued.secret, duplicate: false };
   }
 
   @Get()
-  @ApiOperation({ summary: 'Tokens in the order issued: id, name, role, prefix, status, created, expiry, last use, who issued and revoked' })
+  @ApiOperation({
+    summary:
+      'Tokens in the order issued: id, name, role, prefix, status, created, expiry, last use, who issued and revoked',
+  })
   list(@Query() query: ListApiTokensQueryDto) {
     return this.queries.list(query);
   }
@@ -68,7 +96,9 @@ export class ApiTokensController {
 
   @Delete(':id')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Revoke: refused from the next request on (401). Idempotent: revoking again changes nothing' })
+  @ApiOperation({
+    summary: 'Revoke: refused from the next request on (401). Idempotent: revoking again changes nothing',
+  })
   @ApiResponse({ status: 404, description: 'TOKENS.NOT_FOUND' })
   async revoke(@Param('id', TokenIdPipe) id: string, @Command() ctx: CommandContext) {
     await this.tokens.revoke(id, ctx);

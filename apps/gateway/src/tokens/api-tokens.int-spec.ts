@@ -48,7 +48,11 @@ describe('API tokens (real Postgres)', () => {
     store = new PostgresEventStore(pool);
     const projection = new ApiTokenProjection();
     table = new TokenTable(store, { clock: () => now });
-    service = new ApiTokenService(new CommandHandler({ store, inline: (events, tx) => projection.apply(events, tx) }), table, clock);
+    service = new ApiTokenService(
+      new CommandHandler({ store, inline: (events, tx) => projection.apply(events, tx) }),
+      table,
+      clock,
+    );
     queries = new ApiTokenQueries(pool, clock, table);
   });
 
@@ -64,7 +68,10 @@ describe('API tokens (real Postgres)', () => {
   it('issues: the secret verifies, the list shows its prefix and who issued it, the log and the read model hold no secret', async () => {
     const issued = await service.issue({ name: 'ci-reader', role: 'reader' }, ctx());
     const secret = issued.secret!;
-    expect(table.verify(secret)).toEqual({ ok: true, principal: { id: `token:${issued.token.id}`, roles: ['reader'] } });
+    expect(table.verify(secret)).toEqual({
+      ok: true,
+      principal: { id: `token:${issued.token.id}`, roles: ['reader'] },
+    });
     expect(await queries.get(issued.token.id)).toEqual({
       id: issued.token.id,
       name: 'ci-reader',
@@ -92,7 +99,9 @@ describe('API tokens (real Postgres)', () => {
     );
     expect(stored.rows[0]!.data.tokenHash).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(stored.rows[0]!.metadata.actor).toBe('admin');
-    expect(Object.keys((await pool.query('SELECT * FROM gateway.api_tokens LIMIT 1')).rows[0]!)).not.toContain('token_hash');
+    expect(Object.keys((await pool.query('SELECT * FROM gateway.api_tokens LIMIT 1')).rows[0]!)).not.toContain(
+      'token_hash',
+    );
   });
 
   it('revokes: refused here at once and by a replica after its poll; the audit shows who issued and who revoked', async () => {
@@ -123,9 +132,16 @@ describe('API tokens (real Postgres)', () => {
       before: { revoked_at: null, issued_by: 'admin' },
       after: { revoked_by: 'token:1111111111111111' },
     });
-    expect(entries[0]!.change).toMatchObject({ name: 'to-revoke', role: 'operator', issued_by: 'admin', prefix: `rg_${issued.token.id}` });
+    expect(entries[0]!.change).toMatchObject({
+      name: 'to-revoke',
+      role: 'operator',
+      issued_by: 'admin',
+      prefix: `rg_${issued.token.id}`,
+    });
     expect(JSON.stringify(entries)).not.toMatch(/sha256|token_hash|tokenHash/);
-    expect((await queries.audit({ actor: 'token:1111111111111111' })).entries.map((e) => e.key)).toEqual([issued.token.id]);
+    expect((await queries.audit({ actor: 'token:1111111111111111' })).entries.map((e) => e.key)).toEqual([
+      issued.token.id,
+    ]);
     // Revoking again is idempotent: nothing appended, the first revocation stays.
     await service.revoke(issued.token.id, ctx('admin'));
     expect((await queries.audit({ key: issued.token.id })).entries).toHaveLength(2);
@@ -137,7 +153,10 @@ describe('API tokens (real Postgres)', () => {
     now += 30_000;
     expect(table.verify(issued.secret!)).toEqual({ ok: false, refusal: 'expired' });
     expect((await freshTable()).verify(issued.secret!)).toEqual({ ok: false, refusal: 'expired' });
-    expect(await queries.get(issued.token.id)).toMatchObject({ status: 'expired', expires_at: new Date(T0 + 30_000).toISOString() });
+    expect(await queries.get(issued.token.id)).toMatchObject({
+      status: 'expired',
+      expires_at: new Date(T0 + 30_000).toISOString(),
+    });
     expect((await queries.list({ status: 'expired' })).tokens.map((t) => t.id)).toContain(issued.token.id);
     expect((await queries.list({ status: 'active' })).tokens.map((t) => t.id)).not.toContain(issued.token.id);
     expect((await queries.list({ role: 'client' })).tokens.every((t) => t.role === 'client')).toBe(true);
@@ -166,7 +185,11 @@ describe('API tokens (real Postgres)', () => {
     table.verify(issued.secret!);
     expect(await writer.flush()).toBe(1);
     const stored = async () =>
-      (await pool.query<{ at: Date }>('SELECT last_used_at AS at FROM gateway.api_token_usage WHERE token_id = $1', [issued.token.id])).rows[0]?.at;
+      (
+        await pool.query<{ at: Date }>('SELECT last_used_at AS at FROM gateway.api_token_usage WHERE token_id = $1', [
+          issued.token.id,
+        ])
+      ).rows[0]?.at;
     expect((await stored())?.toISOString()).toBe(new Date(now).toISOString());
 
     // An older use arriving later (another replica's batch) does not move it back.
@@ -174,7 +197,10 @@ describe('API tokens (real Postgres)', () => {
     await writer.flush();
     expect((await stored())?.toISOString()).toBe(new Date(now).toISOString());
 
-    const broken = new TokenUsageWriter({ query: () => Promise.reject(new Error('db down')) } as unknown as pg.Pool, table);
+    const broken = new TokenUsageWriter(
+      { query: () => Promise.reject(new Error('db down')) } as unknown as pg.Pool,
+      table,
+    );
     table.verify(issued.secret!);
     await expect(broken.flush()).rejects.toThrow('db down');
     expect(table.pendingUse(issued.token.id)).toBe(now);
@@ -208,7 +234,9 @@ describe('API tokens (real Postgres)', () => {
     const other = await createTestDatabase(gatewayMigrations);
     const otherPool = new pg.Pool({ connectionString: other.appUrl, max: 1 });
     try {
-      await new PostgresEventStore(otherPool).append('flag-checkout', [{ type: 'FlagCreated', data: {} }], { expectedVersion: 'no_stream' });
+      await new PostgresEventStore(otherPool).append('flag-checkout', [{ type: 'FlagCreated', data: {} }], {
+        expectedVersion: 'no_stream',
+      });
       await expect(assertOwnDatabase(otherPool)).rejects.toThrow(/holds flag streams/);
     } finally {
       await otherPool.end();
