@@ -395,6 +395,29 @@ describe('revoking and expiry', () => {
   });
 });
 
+describe('replay', () => {
+  it('after the read model is lost, rebuild and restart: every token back from the log, the same list and answers', async () => {
+    const kept = await issue('reader');
+    const gone = await issue('operator');
+    expect((await system.api('DELETE', `${API}/tokens/${gone.id}`)).status).toBe(200);
+    const listed = async () => {
+      const { tokens } = (await system.api('GET', `${API}/tokens?limit=500`)).body as {
+        tokens: Array<Record<string, unknown>>;
+      };
+      return tokens.map(({ last_used_at: _used, status: _status, ...token }) => token);
+    };
+    const before = await listed();
+    await system.kill('gateway');
+    // The read model lost (the log is the state): `main.js rebuild` brings it back.
+    await sqlOn('gateway', 'DELETE FROM gateway.api_tokens');
+    await system.runTask('gateway', ['rebuild']);
+    await system.restart('gateway');
+    expect(await listed()).toEqual(before);
+    expect((await as(kept.secret, 'GET', `${API}/feature-flags`)).status).toBe(200);
+    expectError(await as(gone.secret, 'GET', `${API}/feature-flags`), 401, 'GENERIC.UNAUTHORIZED');
+  });
+});
+
 describe('where token events live', () => {
   it('only in the gateway database: none in the flags database, none on the bus', async () => {
     expect(
