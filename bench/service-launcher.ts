@@ -1,5 +1,5 @@
 /**
- * The built flags service and gateway as processes on a private nats-server and a fresh database, as
+ * The built flags service and gateway as processes on a private nats-server and a fresh database each, as
  * apps/e2e's harness starts them (that harness and libs/testing stay out of dist, so benches carry this copy).
  * Needs ROLLGATE_ADMIN_DATABASE_URL (scripts/with-infra.mjs sets it) and dist/ built.
  */
@@ -72,10 +72,15 @@ function exited(child: ChildProcess): Promise<number | null> {
 export async function startSystem(env: Partial<Record<'flags' | 'gateway', Record<string, string>>> = {}): Promise<RunningSystem> {
   const children: ChildProcess[] = [];
   const output: Record<string, string[]> = { flags: [], gateway: [], migrate: [] };
+  type Process = 'flags' | 'gateway' | 'migrate-flags' | 'migrate-gateway';
   const natsPort = await freePort();
   const storeDir = mkdtempSync(join(tmpdir(), 'rollgate-bench-nats-'));
-  const database = `rollgate_test_bench_${randomBytes(5).toString('hex')}`;
-  if (!DATABASE_NAME.test(database)) throw new Error(`not a test database name: ${database}`);
+  // The gateway's database (its API tokens) is its own, as in production: never the flags one.
+  const system = randomBytes(5).toString('hex');
+  const databases = { flags: `rollgate_test_bench_${system}_flags`, gateway: `rollgate_test_bench_${system}_gateway` };
+  for (const database of Object.values(databases)) {
+    if (!DATABASE_NAME.test(database)) throw new Error(`not a test database name: ${database}`);
+  }
   const adminToken = randomBytes(24).toString('hex');
   const credentials = natsAuth.generateCredentials();
   const nats = spawn(process.env['NATS_SERVER_BIN'] ?? 'nats-server', natsAuth.natsServerArgs({ port: natsPort, storeDir }), {
@@ -83,7 +88,7 @@ export async function startSystem(env: Partial<Record<'flags' | 'gateway', Recor
     env: { ...process.env, ...credentials },
   });
   children.push(nats);
-  let dbCreated = false;
+  const created: string[] = [];
 
   const stop = async (): Promise<void> => {
     for (const child of children.reverse()) {
@@ -95,14 +100,15 @@ export async function startSystem(env: Partial<Record<'flags' | 'gateway', Recor
       }
     }
     rmSync(storeDir, { recursive: true, force: true });
-    if (dbCreated) await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    for (const database of created) await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
   };
 
-  const run = (name: 'flags' | 'gateway' | 'migrate', args: string[], serviceEnv: Record<string, string>): ChildProcess => {
-    const main = resolve(ROOT, `dist/apps/${name === 'migrate' ? 'flags' : name}/src/main.js`);
+  const run = (name: Process, args: string[], serviceEnv: Record<string, string>): ChildProcess => {
+    const app = name === 'migrate-flags' ? 'flags' : name === 'migrate-gateway' ? 'gateway' : name;
+    const main = resolve(ROOT, `dist/apps/${app}/src/main.js`);
     const child = spawn(process.execPath, [main, ...args], { cwd: ROOT, env: { ...process.env, ...serviceEnv, ROLLGATE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (chunk: Buffer): void => {
-      const lines = output[name]!;
+      const lines = output[name.startsWith('migrate') ? 'migrate' : name]!;
       lines.push(chunk.toString());
       if (lines.length > 200) lines.splice(0, lines.length - 200);
     };
@@ -124,23 +130,35 @@ export async function startSystem(env: Partial<Record<'flags' | 'gateway', Recor
       IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rollgate_owner') THEN CREATE ROLE rollgate_owner LOGIN; END IF;
       IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rollgate_app') THEN CREATE ROLE rollgate_app LOGIN; END IF;
     EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`);
-    await admin(`CREATE DATABASE ${database} OWNER rollgate_owner`);
-    dbCreated = true;
+    for (const database of Object.values(databases)) {
+      await admin(`CREATE DATABASE ${database} OWNER rollgate_owner`);
+      created.push(database);
+    }
     const [flagsPort, gatewayPort] = [await freePort(), await freePort()];
     const common = { NATS_URL: natsUrl, ROLLGATE_HTTP_HOST: '127.0.0.1', ROLLGATE_ADMIN_TOKEN: adminToken };
     const flagsEnv = {
       ...common,
       ...natsAuth.natsLogin(credentials, 'flags'),
       ROLLGATE_HTTP_PORT: String(flagsPort),
-      DATABASE_URL: urlFor('rollgate_app', database),
-      ROLLGATE_MIGRATION_DATABASE_URL: urlFor('rollgate_owner', database),
+      DATABASE_URL: urlFor('rollgate_app', databases.flags),
+      ROLLGATE_MIGRATION_DATABASE_URL: urlFor('rollgate_owner', databases.flags),
       ...env.flags,
     };
-    const migrate = run('migrate', ['migrate'], flagsEnv);
-    if ((await exited(migrate)) !== 0) throw new Error(`flags migrate failed:\n${output['migrate']!.join('')}`);
+    const gatewayEnv = {
+      ...common,
+      ...natsAuth.natsLogin(credentials, 'gateway'),
+      ROLLGATE_HTTP_PORT: String(gatewayPort),
+      DATABASE_URL: urlFor('rollgate_app', databases.gateway),
+      ROLLGATE_MIGRATION_DATABASE_URL: urlFor('rollgate_owner', databases.gateway),
+      ...env.gateway,
+    };
+    for (const [name, serviceEnv] of [['migrate-flags', flagsEnv], ['migrate-gateway', gatewayEnv]] as const) {
+      const migrate = run(name, ['migrate'], serviceEnv);
+      if ((await exited(migrate)) !== 0) throw new Error(`${name} failed:\n${output['migrate']!.join('')}`);
+    }
     for (const [name, port, serviceEnv] of [
       ['flags', flagsPort, flagsEnv],
-      ['gateway', gatewayPort, { ...common, ...natsAuth.natsLogin(credentials, 'gateway'), ROLLGATE_HTTP_PORT: String(gatewayPort), ...env.gateway }],
+      ['gateway', gatewayPort, gatewayEnv],
     ] as const) {
       const child = run(name, [], serviceEnv);
       children.push(child);

@@ -27,7 +27,8 @@ import { Supervisor } from './supervisor.mjs';
  */
 const SERVICES = [
   { name: 'flags', port: 3001, database: true },
-  { name: 'gateway', port: 3000, database: false },
+  // The gateway's database holds its API tokens (never a service's: that service would publish them).
+  { name: 'gateway', port: 3000, database: true },
 ];
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -193,6 +194,10 @@ async function main() {
   lines.push(`  SDK login    user sdk, password ${natsLogin(natsCredentials, 'sdk').NATS_PASSWORD}`);
   lines.push(`  PostgreSQL   ${infra.ROLLGATE_ADMIN_DATABASE_URL}`);
   lines.push(`  admin token  ${token}   (Authorization: Bearer <token>; stored in .rollgate/admin-token)`);
+  if (gateway)
+    lines.push(
+      `  API tokens   POST http://127.0.0.1:${gateway.port}/api/v1/tokens {"name", "role"} with the admin token (docs/api.md)`,
+    );
   lines.push(
     'A service that exits is restarted (0.5 s doubling to 30 s); Ctrl-C stops them all.',
     '(The infrastructure stays up; `npm run infra -- stop` stops private servers.)',

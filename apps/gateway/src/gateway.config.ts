@@ -1,10 +1,15 @@
 import { IsInt, IsString, Max, Min, MinLength } from 'class-validator';
-import { BaseEnv, ToNumber } from '#rollgate/platform';
+import { ToNumber } from '#rollgate/platform';
+import { ServiceEnv } from '#rollgate/service-runtime';
 
-export class GatewayEnv extends BaseEnv {
+/** The gateway's variables: its own database (API tokens) besides the shared ones. */
+export class GatewayEnv extends ServiceEnv {
   override ROLLGATE_SERVICE_NAME = 'gateway';
+  // Its own database, never a service's: the flags service's publisher would carry token events to the bus.
+  override DATABASE_URL = 'postgres://rollgate_app@127.0.0.1:5432/rollgate_gateway';
+  override ROLLGATE_MIGRATION_DATABASE_URL = 'postgres://rollgate_owner@127.0.0.1:5432/rollgate_gateway';
 
-  /** The one admin bearer token of this issue; required, so a gateway never starts open. */
+  /** The bootstrap admin bearer token (principal `admin`); required, so a gateway never starts open. */
   @IsString({ message: 'ROLLGATE_ADMIN_TOKEN is required (the admin bearer token)' })
   @MinLength(16, { message: 'ROLLGATE_ADMIN_TOKEN must be at least 16 characters' })
   ROLLGATE_ADMIN_TOKEN!: string;
@@ -15,4 +20,18 @@ export class GatewayEnv extends BaseEnv {
   @Min(50)
   @Max(120_000)
   ROLLGATE_BUS_TIMEOUT_MS = 5_000;
+
+  /** How often each gateway reads its log for tokens issued or revoked by other replicas (ms). */
+  @ToNumber()
+  @IsInt()
+  @Min(10)
+  @Max(60_000)
+  ROLLGATE_GATEWAY_TOKEN_POLL_MS = 250;
+
+  /** How often the tokens' last-use times are written, in one batch (ms). */
+  @ToNumber()
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  ROLLGATE_GATEWAY_TOKEN_USAGE_FLUSH_MS = 10_000;
 }

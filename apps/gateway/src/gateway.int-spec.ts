@@ -3,11 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { startPrivateNats, type PrivateNats } from '#rollgate/testing';
+import { createTestDatabase, startPrivateNats, type PrivateNats, type TestDatabase } from '#rollgate/testing';
 import { nuid, type Msg } from '@nats-io/nats-core';
 import { CORRELATION_HEADER, type Reply } from '#rollgate/contracts';
 import { ConfigError } from '#rollgate/platform';
 import { createGatewayApp } from './gateway.app.js';
+import { gatewayMigrations } from './gateway.migrations.js';
 
 const TOKEN = `test-admin-token-${nuid.next()}`;
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -59,18 +60,21 @@ const flagOf = (key: string, version: number) => ({
 });
 
 // A private nats-server: the fake flags service below answers rg.cmd.flags.>, which a real flags service tested in
-// parallel on a shared server would answer too.
+// parallel on a shared server would answer too. The gateway's own database holds its API tokens.
 let privateNats: PrivateNats;
 let NATS_URL: string;
 let gatewayLogin: Record<string, string>;
+let db: TestDatabase;
 
 beforeAll(async () => {
   privateNats = await startPrivateNats();
   NATS_URL = privateNats.url;
   gatewayLogin = privateNats.env('gateway');
+  db = await createTestDatabase(gatewayMigrations);
 });
 afterAll(async () => {
   await privateNats?.destroy();
+  await db?.drop();
 });
 
 describe('gateway over real NATS', () => {
@@ -86,7 +90,7 @@ describe('gateway over real NATS', () => {
     flags.start();
     const silent = new Writable({ write: (_c, _e, cb) => cb() });
     ({ app } = await createGatewayApp({
-      env: { ROLLGATE_ADMIN_TOKEN: TOKEN, ...gatewayLogin, ROLLGATE_BUS_TIMEOUT_MS: '300', ROLLGATE_LOG_LEVEL: 'error' },
+      env: { ROLLGATE_ADMIN_TOKEN: TOKEN, ...gatewayLogin, DATABASE_URL: db.appUrl, ROLLGATE_BUS_TIMEOUT_MS: '300', ROLLGATE_LOG_LEVEL: 'error' },
       logDestination: silent,
     }));
     await app.listen(0, '127.0.0.1');

@@ -20,6 +20,23 @@ export class BusClient {
     return msg.json<Reply<Result>>();
   }
 
+  /** Every message on `subject` (wildcards allowed) from now until `stop()`: subject and text. */
+  collect(subject: string): { messages: Array<{ subject: string; data: string }>; stop: () => Promise<void> } {
+    const messages: Array<{ subject: string; data: string }> = [];
+    const sub = this.nc.subscribe(subject, {
+      callback: (error, msg) => {
+        if (error === null) messages.push({ subject: msg.subject, data: msg.string() });
+      },
+    });
+    return {
+      messages,
+      stop: async () => {
+        await this.nc.flush();
+        sub.unsubscribe();
+      },
+    };
+  }
+
   async close(): Promise<void> {
     await this.nc.drain();
   }

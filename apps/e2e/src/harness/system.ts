@@ -14,7 +14,8 @@ import {
 } from '#rollgate/testing';
 
 export type ServiceName = 'flags' | 'gateway';
-const OWNS_DATABASE: Record<ServiceName, boolean> = { flags: true, gateway: false };
+// Each owner gets a database of its own (the gateway's holds its API tokens and must never be a service's).
+const OWNS_DATABASE: Record<ServiceName, boolean> = { flags: true, gateway: true };
 const ROOT = resolve(import.meta.dirname, '../../../..');
 
 // Response bodies are untyped JSON that the suites read field by field; `any` keeps them terse.
@@ -77,7 +78,7 @@ function run(name: ServiceName, args: string[], env: Record<string, string>, out
 export class RollgateSystem {
   readonly adminToken = randomBytes(24).toString('hex');
   private readonly services = new Map<ServiceName, RunningService>();
-  private database: string | null = null;
+  private readonly databases = new Map<ServiceName, string>();
   private ownsNats = false;
   nats!: PrivateNats;
 
@@ -98,7 +99,12 @@ export class RollgateSystem {
 
   /** The flags database as the service role sees it (for black-box checks of the log). */
   get appDatabaseUrl(): string {
-    return urlFor('rollgate_app', this.requireDatabase());
+    return this.databaseUrl('flags');
+  }
+
+  /** A service's own database as the service role sees it. */
+  databaseUrl(name: ServiceName): string {
+    return urlFor('rollgate_app', this.requireDatabase(name));
   }
 
   httpUrl(name: ServiceName): string {
@@ -186,10 +192,10 @@ export class RollgateSystem {
       }
     }
     if (this.ownsNats) await this.nats?.destroy();
-    if (this.database) {
-      assertTestDatabaseName(this.database);
-      await admin(`DROP DATABASE IF EXISTS ${this.database} WITH (FORCE)`);
-      this.database = null;
+    for (const [name, database] of this.databases) {
+      assertTestDatabaseName(database);
+      await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      this.databases.delete(name);
     }
   }
 
@@ -203,10 +209,12 @@ export class RollgateSystem {
       this.nats = await startPrivateNats();
       this.ownsNats = true;
     }
-    if (names.some((name) => OWNS_DATABASE[name])) {
-      this.database = `rollgate_test_e2e_${randomBytes(5).toString('hex')}`;
-      assertTestDatabaseName(this.database);
-      await admin(`CREATE DATABASE ${this.database} OWNER rollgate_owner`);
+    const system = randomBytes(5).toString('hex');
+    for (const name of names.filter((owner) => OWNS_DATABASE[owner])) {
+      const database = `rollgate_test_e2e_${system}_${name}`;
+      assertTestDatabaseName(database);
+      await admin(`CREATE DATABASE ${database} OWNER rollgate_owner`);
+      this.databases.set(name, database);
     }
     for (const name of names) {
       const port = await freePort();
@@ -218,8 +226,8 @@ export class RollgateSystem {
         ROLLGATE_ADMIN_TOKEN: this.adminToken,
         ...(OWNS_DATABASE[name]
           ? {
-              DATABASE_URL: urlFor('rollgate_app', this.requireDatabase()),
-              ROLLGATE_MIGRATION_DATABASE_URL: urlFor('rollgate_owner', this.requireDatabase()),
+              DATABASE_URL: urlFor('rollgate_app', this.requireDatabase(name)),
+              ROLLGATE_MIGRATION_DATABASE_URL: urlFor('rollgate_owner', this.requireDatabase(name)),
             }
           : {}),
         ...(options.env?.[name] ?? {}),
@@ -261,8 +269,9 @@ export class RollgateSystem {
     return service;
   }
 
-  private requireDatabase(): string {
-    if (!this.database) throw new Error('no service of this system owns a database');
-    return this.database;
+  private requireDatabase(name: ServiceName): string {
+    const database = this.databases.get(name);
+    if (!database) throw new Error(`${name} has no database in this system`);
+    return database;
   }
 }

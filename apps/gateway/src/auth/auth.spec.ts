@@ -1,6 +1,11 @@
+import { InMemoryEventStore } from '#rollgate/event-store';
 import { RollgateError } from '#rollgate/platform';
 import { commandContextFrom } from '../bus/command-context.js';
+import { generateApiToken } from '../tokens/api-token.secret.js';
+import { BearerAuthenticator } from './bearer.authenticator.js';
+import { DEFINE_ROLES, EVALUATE_ROLES, OPERATE_ROLES, READ_ROLES, ROLES, assertMayUse, mayUse, type Role } from './principal.js';
 import { StaticTokenAuthenticator } from './static-token.authenticator.js';
+import { TokenTable } from './token-table.js';
 
 describe(StaticTokenAuthenticator.name, () => {
   it('accepts exactly the configured token as the admin principal', () => {
@@ -9,6 +14,54 @@ describe(StaticTokenAuthenticator.name, () => {
     for (const wrong of ['', 's3cret-admin-toke', 's3cret-admin-token ', 'S3CRET-ADMIN-TOKEN', 'x'.repeat(5000)]) {
       expect(auth.authenticate(wrong)).toBeUndefined();
     }
+  });
+});
+
+describe(mayUse.name, () => {
+  const as = (role: Role) => ({ id: `token:${role}`, roles: [role] });
+
+  it('gives each role exactly its route sets, and admin every route', () => {
+    const sets = { DEFINE_ROLES, OPERATE_ROLES, READ_ROLES, EVALUATE_ROLES, adminOnly: ['admin'] as const };
+    const allowed = Object.fromEntries(
+      ROLES.map((role) => [role, Object.entries(sets).filter(([, required]) => mayUse(as(role), required)).map(([name]) => name)]),
+    );
+    expect(allowed).toEqual({
+      admin: ['DEFINE_ROLES', 'OPERATE_ROLES', 'READ_ROLES', 'EVALUATE_ROLES', 'adminOnly'],
+      operator: ['OPERATE_ROLES', 'READ_ROLES', 'EVALUATE_ROLES'],
+      reader: ['READ_ROLES', 'EVALUATE_ROLES'],
+      client: ['EVALUATE_ROLES'],
+    });
+  });
+
+  it('assertMayUse refuses with 403 GENERIC.FORBIDDEN naming the roles required', () => {
+    expect(() => assertMayUse(as('operator'), DEFINE_ROLES, 'configure an environment')).toThrow(
+      expect.objectContaining({ code: 'GENERIC.FORBIDDEN', details: { required: ['admin'] } }),
+    );
+    expect(() => assertMayUse(as('operator'), OPERATE_ROLES, 'toggle')).not.toThrow();
+  });
+});
+
+describe(BearerAuthenticator.name, () => {
+  it('takes the bootstrap admin token as admin, an issued token by the table, anything else as unknown', () => {
+    const table = new TokenTable(new InMemoryEventStore());
+    const token = generateApiToken('0123456789abcdef');
+    table.merge({
+      id: '0123456789abcdef',
+      name: 'ci',
+      role: 'reader',
+      tokenHash: `sha256:${Buffer.from(new Uint8Array(32)).toString('hex')}`,
+      issuedAt: '2026-01-01T00:00:00.000Z',
+      expiresAt: null,
+      issuedBy: 'admin',
+      revokedAt: null,
+      revokedBy: null,
+      version: 1,
+    });
+    const auth = new BearerAuthenticator(new StaticTokenAuthenticator('s3cret-admin-token'), table);
+    expect(auth.authenticate('s3cret-admin-token')).toEqual({ ok: true, principal: { id: 'admin', roles: ['admin'] } });
+    // Right id, wrong secret (the stored hash is not this token's).
+    expect(auth.authenticate(token)).toEqual({ ok: false, refusal: 'unknown' });
+    expect(auth.authenticate('rg_nope')).toEqual({ ok: false, refusal: 'unknown' });
   });
 });
 

@@ -1,14 +1,15 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Principal, TokenAuthenticator } from './principal.js';
+import type { Principal } from './principal.js';
 
 const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
 
 /**
  * One configured token (ROLLGATE_ADMIN_TOKEN) → the admin principal. Tokens are compared as SHA-256 digests with
  * timingSafeEqual: equal lengths always, so neither the content nor the length leaks through timing.
- * Per-role hashed tokens replace this class behind TOKEN_AUTHENTICATOR without touching guards or controllers.
+ * The bootstrap credential: it keeps working beside the issued API tokens (BearerAuthenticator), so an admin can
+ * always issue and revoke them.
  */
-export class StaticTokenAuthenticator implements TokenAuthenticator {
+export class StaticTokenAuthenticator {
   private readonly expected: Buffer;
 
   constructor(

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@ne
 import type { FastifyReply } from 'fastify';
 import { FLAG_COMMANDS, OUTCOME_QUERY, type AnalyticsResult, type AuditEntry, type FlagCommandResult, type FlagView, type OutcomesResult, type Page } from '#rollgate/contracts';
 import { ValidationError, currentCorrelationId } from '#rollgate/platform';
-import { EVALUATE_ROLES, READ_ROLES, WRITE_ROLES, type Principal } from '../auth/principal.js';
+import { DEFINE_ROLES, EVALUATE_ROLES, OPERATE_ROLES, READ_ROLES, assertMayUse, type Principal } from '../auth/principal.js';
 import { CurrentPrincipal, Roles } from '../auth/roles.decorator.js';
 import { Command, withReason, type CommandContext } from '../bus/command-context.js';
 import { FlagsClient } from '../bus/flags.client.js';
@@ -42,7 +42,7 @@ export class FeatureFlagsController {
   }
 
   @Post()
-  @Roles(...WRITE_ROLES)
+  @Roles(...DEFINE_ROLES)
   @ApiOperation({ summary: "Create a flag: the seed's simple fields, or the full model as `flag`" })
   @ApiResponse({ status: 201, description: 'Created (a repeated Idempotency-Key returns the first result, duplicate: true)' })
   @ApiResponse({ status: 400, description: 'GENERIC.VALIDATION with details.problems' })
@@ -71,7 +71,7 @@ export class FeatureFlagsController {
   }
 
   @Put(':key')
-  @Roles(...WRITE_ROLES)
+  @Roles(...DEFINE_ROLES)
   @ApiOperation({
     summary: 'Update details, rollout and target environments: one command, decided and appended at once (see docs/api.md)',
   })
@@ -89,7 +89,7 @@ export class FeatureFlagsController {
 
   @Delete(':key')
   @HttpCode(204)
-  @Roles(...WRITE_ROLES)
+  @Roles(...DEFINE_ROLES)
   @ApiOperation({ summary: 'Archive a flag (history kept; restore with POST /restore)' })
   @ApiResponse({ status: 204, description: 'Archived' })
   async archive(@Param('key', KeyParamPipe) key: string, @Command() ctx: CommandContext): Promise<void> {
@@ -98,7 +98,7 @@ export class FeatureFlagsController {
 
   @Post(':key/restore')
   @HttpCode(200)
-  @Roles(...WRITE_ROLES)
+  @Roles(...DEFINE_ROLES)
   @ApiOperation({ summary: 'Unarchive a flag' })
   async restore(@Param('key', KeyParamPipe) key: string, @Command() ctx: CommandContext) {
     return presentCommandResult(await this.flags.command<FlagCommandResult>('unarchive', { key }, ctx));
@@ -133,13 +133,17 @@ export class FeatureFlagsController {
   }
 
   @Put(':key/environments/:env')
-  @Roles(...WRITE_ROLES)
-  @ApiOperation({ summary: 'Toggle (`{enabled}`) or configure (`{enabled, default_rollout, rules}`) an environment' })
+  @Roles(...OPERATE_ROLES)
+  @ApiOperation({
+    summary: 'Toggle (`{enabled}`: admin, operator) or configure (`{enabled, default_rollout, rules}`: admin) an environment',
+  })
+  @ApiResponse({ status: 403, description: 'GENERIC.FORBIDDEN: an operator sent a full configuration' })
   async environment(
     @Param('key', KeyParamPipe) key: string,
     @Param('env', KeyParamPipe) environment: string,
     @Body() body: ToggleOrConfigureEnvironmentDto,
     @Command() ctx: CommandContext,
+    @CurrentPrincipal() principal: Principal,
   ) {
     const context = withReason(ctx, body.reason);
     if (body.default_rollout === undefined && body.rules === undefined) {
@@ -147,6 +151,8 @@ export class FeatureFlagsController {
         await this.flags.command<FlagCommandResult>('toggle', { key, environment, enabled: body.enabled }, context),
       );
     }
+    // The kill switch is an operator's; rules and rollouts together redefine the environment.
+    assertMayUse(principal, DEFINE_ROLES, 'configure an environment (only toggle it)');
     if (body.default_rollout === undefined) {
       throw ValidationError.of([{ path: 'default_rollout', message: 'is required for a full environment config' }]);
     }
@@ -157,7 +163,7 @@ export class FeatureFlagsController {
   }
 
   @Put(':key/environments/:env/rollout')
-  @Roles(...WRITE_ROLES)
+  @Roles(...OPERATE_ROLES)
   @ApiOperation({ summary: "Change the environment's default rollout (or a rule's, with rule_id)" })
   async rollout(
     @Param('key', KeyParamPipe) key: string,
@@ -171,7 +177,7 @@ export class FeatureFlagsController {
   }
 
   @Put(':key/environments/:env/rules')
-  @Roles(...WRITE_ROLES)
+  @Roles(...DEFINE_ROLES)
   @ApiOperation({ summary: "Replace the environment's ordered rules" })
   async rules(
     @Param('key', KeyParamPipe) key: string,
@@ -186,7 +192,7 @@ export class FeatureFlagsController {
   }
 
   @Patch(':key/environments/:env/users')
-  @Roles(...WRITE_ROLES)
+  @Roles(...DEFINE_ROLES)
   @ApiOperation({ summary: 'Add / remove user ids of a user list (deltas)' })
   async users(
     @Param('key', KeyParamPipe) key: string,
@@ -200,7 +206,7 @@ export class FeatureFlagsController {
 
   @Post(':key/revert')
   @HttpCode(200)
-  @Roles(...WRITE_ROLES)
+  @Roles(...OPERATE_ROLES)
   @ApiOperation({ summary: 'Restore the flag to a version (`to_version`) or a time (`as_of`): a new event, history kept' })
   async revert(@Param('key', KeyParamPipe) key: string, @Body() body: RevertFeatureFlagDto, @Command() ctx: CommandContext) {
     if ((body.to_version === undefined) === (body.as_of === undefined)) {

@@ -5,7 +5,7 @@ import { FLAG_COMMANDS, FLAG_ERROR_CODES } from '#rollgate/contracts';
 import type { Segment } from '#rollgate/evaluation';
 import { NotFoundError, currentCorrelationId } from '#rollgate/platform';
 import { IsOptionalNotNull } from '../http/optional.js';
-import { READ_ROLES, WRITE_ROLES, type Principal } from '../auth/principal.js';
+import { DEFINE_ROLES, READ_ROLES, type Principal } from '../auth/principal.js';
 import { CurrentPrincipal, Roles } from '../auth/roles.decorator.js';
 import { Command, withReason, type CommandContext } from '../bus/command-context.js';
 import { FlagsClient } from '../bus/flags.client.js';
@@ -55,7 +55,7 @@ export class SegmentsController {
   }
 
   @Put(':key')
-  @Roles(...WRITE_ROLES)
+  @Roles(...DEFINE_ROLES)
   @ApiOperation({ summary: 'Define or redefine a segment (If-Match: its version)' })
   async define(@Param('key', KeyParamPipe) key: string, @Body() body: DefineSegmentDto, @Command() ctx: CommandContext) {
     const segment = toCamelCase<Segment>({
