@@ -7,3 +7,4 @@ export { createPool, type PoolOptions } from './create-pool.js';
 export { PgLeaderElection } from './pg-leader-election.js';
 export { ProjectionRunner, type Projection, type ProjectionRunnerOptions } from './projection-runner.js';
 export { runMigrations, migrateEventStore, eventStoreMigrations } from './run-migrations.js';
+export { LogTail, isAtOrAfter, type LogTailOptions } from './log-tail.js';

@@ -1,7 +1,6 @@
 import { evolveStored, keyOfStream } from '#rollgate/commands';
 import { EvaluationEngine, type FlagDefinition, type Segment } from '#rollgate/evaluation';
-import { START, type AllPosition, type EventStore, type RecordedEvent } from '#rollgate/event-store';
-import { WakeableLoop } from '#rollgate/platform';
+import { LogTail, type AllPosition, type EventStore, type RecordedEvent } from '#rollgate/event-store';
 import type { AppliedPositionWaiter } from '#rollgate/service-runtime';
 import { flagAggregate, segmentAggregate } from '../flag/flag.aggregate.js';
 
@@ -14,82 +13,55 @@ export interface FlagFeedOptions {
   onError?: (error: unknown) => void;
 }
 
-const isAtOrAfter = (a: AllPosition, b: AllPosition): boolean =>
-  a.transactionId > b.transactionId || (a.transactionId === b.transactionId && a.globalPosition >= b.globalPosition);
-
 /**
  * Every flag and segment, kept current by tailing the log in its gap-free order, with one compiled
  * EvaluationEngine per environment asked for. A command this process handled waits (bounded) until the feed has
  * applied its events, so the caller's next evaluation sees its own write.
  */
 export class FlagFeed implements AppliedPositionWaiter {
-  private position: AllPosition = START;
   private readonly flags = new Map<string, FlagDefinition>();
   private readonly segments = new Map<string, Segment>();
   private readonly engines = new Map<string, EvaluationEngine>();
-  private waiters: Array<{ position: AllPosition; resolve: (applied: boolean) => void }> = [];
-  private readonly pollIntervalMs: number;
-  private readonly batchSize: number;
   private readonly maxEngines: number;
   private readonly clock: () => number;
-  private readonly loop: WakeableLoop;
-  private polling: Promise<number> | undefined;
+  private readonly tail: LogTail;
 
   constructor(
-    private readonly store: EventStore,
+    store: EventStore,
     private readonly options: FlagFeedOptions = {},
   ) {
-    this.pollIntervalMs = options.pollIntervalMs ?? 50;
-    this.batchSize = options.batchSize ?? 1_000;
     this.maxEngines = options.maxEngines ?? 64;
     this.clock = options.clock ?? Date.now;
-    this.loop = new WakeableLoop(
-      async () => {
-        await this.catchUp();
-        return this.pollIntervalMs;
-      },
-      { onError: options.onError, errorDelayMs: this.pollIntervalMs },
-    );
+    this.tail = new LogTail(store, (event) => this.applyEvent(event), {
+      pollIntervalMs: options.pollIntervalMs ?? 50,
+      batchSize: options.batchSize,
+      onError: options.onError,
+    });
   }
 
   get appliedPosition(): AllPosition {
-    return this.position;
+    return this.tail.appliedPosition;
   }
 
   flag(key: string): FlagDefinition | undefined {
     return this.flags.get(key);
   }
 
-  /** Reads until caught up; returns how many events were applied. Concurrent callers share one read. */
+  /** Reads until caught up; returns how many events were applied. */
   catchUp(): Promise<number> {
-    this.polling ??= this.readUntilCaughtUp().finally(() => (this.polling = undefined));
-    return this.polling;
+    return this.tail.catchUp();
   }
 
   start(): void {
-    this.loop.start();
+    this.tail.start();
   }
 
-  async stop(): Promise<void> {
-    await this.loop.stop();
-    for (const waiter of this.waiters) waiter.resolve(false);
-    this.waiters = [];
+  stop(): Promise<void> {
+    return this.tail.stop();
   }
 
-  async waitFor(position: AllPosition, timeoutMs: number): Promise<boolean> {
-    if (isAtOrAfter(this.position, position)) return true;
-    return new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((waiter) => waiter.resolve !== done);
-        resolve(false);
-      }, timeoutMs);
-      const done = (applied: boolean): void => {
-        clearTimeout(timer);
-        resolve(applied);
-      };
-      this.waiters.push({ position, resolve: done });
-      this.loop.wake();
-    });
+  waitFor(position: AllPosition, timeoutMs: number): Promise<boolean> {
+    return this.tail.waitFor(position, timeoutMs);
   }
 
   /** The warm engine of an environment (created and loaded on first use). */
@@ -100,30 +72,6 @@ export class FlagFeed implements AppliedPositionWaiter {
     engine.load({ environment, flags: [...this.flags.values()], segments: [...this.segments.values()] });
     if (this.engines.size < this.maxEngines) this.engines.set(environment, engine);
     return engine;
-  }
-
-  private async readUntilCaughtUp(): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const events = await this.store.readAll(this.position, this.batchSize);
-      for (const event of events) this.applyEvent(event);
-      if (events.length > 0) {
-        const last = events[events.length - 1]!;
-        this.position = { transactionId: last.transactionId, globalPosition: last.globalPosition };
-        total += events.length;
-        this.releaseWaiters();
-      }
-      if (events.length < this.batchSize) return total;
-    }
-  }
-
-  private releaseWaiters(): void {
-    const pending: typeof this.waiters = [];
-    for (const waiter of this.waiters) {
-      if (isAtOrAfter(this.position, waiter.position)) waiter.resolve(true);
-      else pending.push(waiter);
-    }
-    this.waiters = pending;
   }
 
   private applyEvent(event: RecordedEvent): void {

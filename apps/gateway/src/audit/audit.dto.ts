@@ -5,12 +5,8 @@ import { AUDIT_CURSOR_PATTERN, KEY_PATTERN, MAX_PAGE_SIZE } from '#rollgate/cont
 
 export const DEFAULT_AUDIT_LIMIT = 100;
 
-export class AuditQueryDto {
-  @ApiPropertyOptional({ description: 'Flag key' })
-  @IsOptional()
-  @Matches(KEY_PATTERN, { message: `key must match ${KEY_PATTERN.source}` })
-  key?: string;
-
+/** The filters and paging every audit route shares: who, when, how many, from where. */
+export class AuditWindowDto {
   @ApiPropertyOptional({ description: 'Principal id that made the change' })
   @IsOptional()
   @IsString()
@@ -39,4 +35,12 @@ export class AuditQueryDto {
   @IsOptional()
   @Matches(AUDIT_CURSOR_PATTERN, { message: 'cursor must be the next_cursor of a previous page' })
   cursor?: string;
+}
+
+/** GET /api/v1/audit: the audit window, optionally one flag's. */
+export class AuditQueryDto extends AuditWindowDto {
+  @ApiPropertyOptional({ description: 'Flag key' })
+  @IsOptional()
+  @Matches(KEY_PATTERN, { message: `key must match ${KEY_PATTERN.source}` })
+  key?: string;
 }

@@ -1,6 +1,5 @@
 import { keyOfStream } from '#rollgate/commands';
-import { START, type AllPosition, type EventStore, type RecordedEvent } from '#rollgate/event-store';
-import { WakeableLoop } from '#rollgate/platform';
+import { LogTail, type AllPosition, type EventStore, type RecordedEvent } from '#rollgate/event-store';
 import { apiTokenAggregate, type ApiToken, type ApiTokenIssuedData } from '../tokens/api-token.decider.js';
 import { digestOfHash, digestsEqual, parseApiToken, tokenDigest } from '../tokens/api-token.secret.js';
 import type { Authentication, Role } from './principal.js';
@@ -32,34 +31,23 @@ const NO_DIGEST = Buffer.alloc(32);
  * table is the same whatever order the log and the merges reach it in.
  */
 export class TokenTable {
-  private position: AllPosition = START;
   private readonly entries = new Map<string, Entry>();
   private readonly revoked = new Set<string>();
   private lastUse = new Map<string, number>();
-  private readonly pollIntervalMs: number;
-  private readonly batchSize: number;
   private readonly clock: () => number;
-  private readonly loop: WakeableLoop;
-  private polling: Promise<number> | undefined;
+  private readonly tail: LogTail;
 
-  constructor(
-    private readonly store: EventStore,
-    options: TokenTableOptions = {},
-  ) {
-    this.pollIntervalMs = options.pollIntervalMs ?? 250;
-    this.batchSize = options.batchSize ?? 1_000;
+  constructor(store: EventStore, options: TokenTableOptions = {}) {
     this.clock = options.clock ?? Date.now;
-    this.loop = new WakeableLoop(
-      async () => {
-        await this.catchUp();
-        return this.pollIntervalMs;
-      },
-      { onError: options.onError, errorDelayMs: this.pollIntervalMs },
-    );
+    this.tail = new LogTail(store, (event) => this.apply(event), {
+      pollIntervalMs: options.pollIntervalMs ?? 250,
+      batchSize: options.batchSize,
+      onError: options.onError,
+    });
   }
 
   get appliedPosition(): AllPosition {
-    return this.position;
+    return this.tail.appliedPosition;
   }
 
   /** Tokens known, revoked or not. */
@@ -107,35 +95,20 @@ export class TokenTable {
 
   /** Reads the log until caught up; returns how many events it applied. Concurrent callers share one read. */
   catchUp(): Promise<number> {
-    this.polling ??= this.readUntilCaughtUp().finally(() => (this.polling = undefined));
-    return this.polling;
+    return this.tail.catchUp();
   }
 
   start(): void {
-    this.loop.start();
+    this.tail.start();
   }
 
   /** Reads now instead of at the next poll. */
   wake(): void {
-    this.loop.wake();
+    this.tail.wake();
   }
 
-  async stop(): Promise<void> {
-    await this.loop.stop();
-  }
-
-  private async readUntilCaughtUp(): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const events = await this.store.readAll(this.position, this.batchSize);
-      for (const event of events) this.apply(event);
-      if (events.length > 0) {
-        const last = events[events.length - 1]!;
-        this.position = { transactionId: last.transactionId, globalPosition: last.globalPosition };
-        total += events.length;
-      }
-      if (events.length < this.batchSize) return total;
-    }
+  stop(): Promise<void> {
+    return this.tail.stop();
   }
 
   private apply(event: RecordedEvent): void {

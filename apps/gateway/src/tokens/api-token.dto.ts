@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
-import { AUDIT_CURSOR_PATTERN, MAX_PAGE_SIZE } from '#rollgate/contracts';
+import { MAX_PAGE_SIZE } from '#rollgate/contracts';
 import { ToNumber } from '#rollgate/platform';
+import { AuditWindowDto } from '../audit/audit.dto.js';
 import { ROLES, type Role } from '../auth/principal.js';
 import { IsOptionalNotNull } from '../http/optional.js';
 import { TOKEN_MAX_LIFETIME_SECONDS, TOKEN_NAME_MAX } from './api-token.decider.js';
@@ -67,38 +68,9 @@ export class ListApiTokensQueryDto {
 }
 
 /** GET /api/v1/audit/tokens: the filters and paging of GET /api/v1/audit, `key` being a token id. */
-export class ApiTokenAuditQueryDto {
+export class ApiTokenAuditQueryDto extends AuditWindowDto {
   @ApiPropertyOptional({ description: 'Token id' })
   @IsOptional()
   @Matches(TOKEN_ID_PATTERN, { message: `key must be a token id (${TOKEN_ID_PATTERN.source})` })
   key?: string;
-
-  @ApiPropertyOptional({ description: 'Principal id that issued or revoked' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  actor?: string;
-
-  @ApiPropertyOptional({ description: 'ISO-8601, inclusive' })
-  @IsOptional()
-  @IsISO8601({ strict: true })
-  since?: string;
-
-  @ApiPropertyOptional({ description: 'ISO-8601, exclusive' })
-  @IsOptional()
-  @IsISO8601({ strict: true })
-  until?: string;
-
-  @ApiPropertyOptional({ default: DEFAULT_TOKEN_PAGE, minimum: 1, maximum: MAX_PAGE_SIZE })
-  @IsOptional()
-  @ToNumber()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_PAGE_SIZE)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'next_cursor of the previous page (opaque)' })
-  @IsOptional()
-  @Matches(AUDIT_CURSOR_PATTERN, { message: 'cursor must be the next_cursor of a previous page' })
-  cursor?: string;
 }
