@@ -25,6 +25,7 @@ import { Supervisor } from './supervisor.mjs';
  */
 const SERVICES = [
   { name: 'flags', port: 3001, database: true },
+  { name: 'rollback', port: 3002, database: true },
   { name: 'gateway', port: 3000, database: false },
 ];
 

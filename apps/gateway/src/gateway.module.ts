@@ -7,9 +7,11 @@ import { AuthGuard } from './auth/auth.guard.js';
 import { TOKEN_AUTHENTICATOR } from './auth/principal.js';
 import { StaticTokenAuthenticator } from './auth/static-token.authenticator.js';
 import { FlagsClient } from './bus/flags.client.js';
+import { RollbackClient } from './bus/rollback.client.js';
 import { EnvironmentsController } from './environments/environments.controller.js';
 import { FeatureFlagsController } from './feature-flags/feature-flags.controller.js';
 import { GatewayEnv } from './gateway.config.js';
+import { FlagRollbackController, RollbacksController } from './rollbacks/rollbacks.controller.js';
 import { SegmentsController } from './segments/segments.controller.js';
 
 /** The gateway owns no database: config, NATS, auth, health, metrics and thin controllers. */
@@ -31,9 +33,10 @@ export class GatewayModule {
           }),
         }),
       ],
-      controllers: [FeatureFlagsController, AuditController, EnvironmentsController, SegmentsController],
+      controllers: [FeatureFlagsController, FlagRollbackController, RollbacksController, AuditController, EnvironmentsController, SegmentsController],
       providers: [
         FlagsClient,
+        RollbackClient,
         { provide: TOKEN_AUTHENTICATOR, useFactory: () => new StaticTokenAuthenticator(env.ROLLGATE_ADMIN_TOKEN) },
         { provide: APP_GUARD, useClass: AuthGuard },
       ],

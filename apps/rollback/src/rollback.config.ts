@@ -45,7 +45,7 @@ export class RollbackEnv extends ServiceEnv {
   @IsInt()
   @Min(1)
   @Max(256)
-  ROLLGATE_ROLLBACK_FLAG_CONCURRENCY = 16;
+  ROLLGATE_ROLLBACK_FLAG_CONCURRENCY = 64;
 
   /** Deadline of each request to the flags (and canary) service. */
   @ToNumber()

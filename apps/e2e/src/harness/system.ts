@@ -13,8 +13,8 @@ import {
   type PrivateNats,
 } from '#rollgate/testing';
 
-export type ServiceName = 'flags' | 'gateway';
-const OWNS_DATABASE: Record<ServiceName, boolean> = { flags: true, gateway: false };
+export type ServiceName = 'flags' | 'rollback' | 'gateway';
+const OWNS_DATABASE: Record<ServiceName, boolean> = { flags: true, rollback: true, gateway: false };
 const ROOT = resolve(import.meta.dirname, '../../../..');
 
 // Response bodies are untyped JSON that the suites read field by field; `any` keeps them terse.
@@ -78,6 +78,8 @@ export class RollgateSystem {
   readonly adminToken = randomBytes(24).toString('hex');
   private readonly services = new Map<ServiceName, RunningService>();
   private database: string | null = null;
+  /** Every service with a database has its own: flags `<database>`, rollback `<database>_rollback`. */
+  private readonly databases = new Map<ServiceName, string>();
   private ownsNats = false;
   nats!: PrivateNats;
 
@@ -139,9 +141,16 @@ export class RollgateSystem {
     return { status: response.status, body: parsed as Body, headers: response.headers };
   }
 
-  /** A query against the flags database as the service role (black-box checks of es.events, es.commands). */
-  async sql<Row extends Record<string, unknown> = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<Row[]> {
-    const client = new pg.Client({ connectionString: this.appDatabaseUrl });
+  /** A service's database as the service role. */
+  databaseUrl(name: ServiceName): string {
+    const database = this.databases.get(name);
+    if (database === undefined) throw new Error(`${name} owns no database in this system`);
+    return urlFor('rollgate_app', database);
+  }
+
+  /** A query against the flags database (or `service`'s) as the service role (black-box checks of es.events, es.commands). */
+  async sql<Row extends Record<string, unknown> = Record<string, unknown>>(text: string, params: unknown[] = [], service: ServiceName = 'flags'): Promise<Row[]> {
+    const client = new pg.Client({ connectionString: service === 'flags' ? this.appDatabaseUrl : this.databaseUrl(service) });
     await client.connect();
     try {
       return (await client.query<Row>(text, params)).rows;
@@ -190,11 +199,12 @@ export class RollgateSystem {
       }
     }
     if (this.ownsNats) await this.nats?.destroy();
-    if (this.database) {
-      assertTestDatabaseName(this.database);
-      await admin(`DROP DATABASE IF EXISTS ${this.database} WITH (FORCE)`);
-      this.database = null;
+    for (const database of new Set([...this.databases.values(), ...(this.database ? [this.database] : [])])) {
+      assertTestDatabaseName(database);
+      await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
     }
+    this.databases.clear();
+    this.database = null;
   }
 
   private async boot(options: SystemOptions): Promise<void> {
@@ -209,8 +219,12 @@ export class RollgateSystem {
     }
     if (names.some((name) => OWNS_DATABASE[name])) {
       this.database = `rollgate_test_e2e_${randomBytes(5).toString('hex')}`;
-      assertTestDatabaseName(this.database);
-      await admin(`CREATE DATABASE ${this.database} OWNER rollgate_owner`);
+      for (const name of names.filter((service) => OWNS_DATABASE[service])) {
+        const database = name === 'flags' ? this.database : `${this.database}_${name}`;
+        assertTestDatabaseName(database);
+        await admin(`CREATE DATABASE ${database} OWNER rollgate_owner`);
+        this.databases.set(name, database);
+      }
     }
     for (const name of names) {
       const port = await freePort();
@@ -221,8 +235,8 @@ export class RollgateSystem {
         ROLLGATE_ADMIN_TOKEN: this.adminToken,
         ...(OWNS_DATABASE[name]
           ? {
-              DATABASE_URL: urlFor('rollgate_app', this.requireDatabase()),
-              ROLLGATE_MIGRATION_DATABASE_URL: urlFor('rollgate_owner', this.requireDatabase()),
+              DATABASE_URL: urlFor('rollgate_app', this.databases.get(name)!),
+              ROLLGATE_MIGRATION_DATABASE_URL: urlFor('rollgate_owner', this.databases.get(name)!),
             }
           : {}),
         ...(options.env?.[name] ?? {}),

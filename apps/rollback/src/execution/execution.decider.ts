@@ -10,7 +10,7 @@ import {
   type ExecutionState,
 } from '#rollgate/contracts';
 import { RollbackError, RollbackErrorCodes } from '../rollback.errors.js';
-import { maxAttemptsOf, outcomeOf } from './execution.planner.js';
+import { MAX_INTERRUPTED_ATTEMPTS, maxAttemptsOf, outcomeOf } from './execution.planner.js';
 
 /** Who holds the execution's target now (rollback.active_targets), loaded by the service before deciding. */
 export interface TargetHolder {
@@ -108,7 +108,7 @@ export function decideExecution(command: ExecutionCommand, state: ExecutionState
       const execution = requireExecution(state, '');
       requireRunning(execution, 'RecordAttempt');
       const step = requireStep(execution, command.data.index, 'running', 'RecordAttempt');
-      if (command.data.attempt !== step.attempts + 1 || command.data.attempt > maxAttemptsOf(step)) {
+      if (command.data.attempt !== step.attempts + 1 || command.data.attempt > maxAttemptsOf(step) + MAX_INTERRUPTED_ATTEMPTS) {
         throw RollbackError.invalidState(`attempt ${command.data.attempt} of step ${step.index} is not the next`, { id: execution.id, attempts: step.attempts });
       }
       return [{ type: 'StepAttempted', data: { index: step.index, attempt: command.data.attempt, at: iso(now) } }];

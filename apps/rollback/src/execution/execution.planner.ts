@@ -20,6 +20,19 @@ export const maxAttemptsOf = (step: Pick<StepRun, 'type' | 'config'>): number =>
   return 5;
 };
 
+/**
+ * Attempts cut short (recorded, then no outcome: the process died or lost leadership) a step may have before it
+ * fails: counted apart from failed attempts, so a few crashes never fail a healthy step, and a step that itself
+ * kills the process does not loop forever.
+ */
+export const MAX_INTERRUPTED_ATTEMPTS = 10;
+
+/** Attempts that ended with an error, and attempts cut short. */
+export const attemptCounts = (step: Pick<StepRun, 'attempts' | 'attemptErrors' | 'attemptInFlight'>): { failed: number; interrupted: number } => {
+  const failed = step.attemptErrors.length;
+  return { failed, interrupted: step.attempts - failed };
+};
+
 /** Backoff before attempt `attempt + 1`: 200 ms doubling, at most 5 s. */
 export const retryDelayMs = (attempt: number): number => Math.min(200 * 2 ** (attempt - 1), 5_000);
 
@@ -38,11 +51,12 @@ export function nextAction(state: Execution | null, now: number): NextAction {
   }
   const running = state.steps.find((step) => step.status === 'running');
   if (running !== undefined) {
-    const max = maxAttemptsOf(running);
     if (running.retryAt !== undefined && running.attemptInFlight === 0 && now < Date.parse(running.retryAt)) {
       return { kind: 'wait-until', at: Date.parse(running.retryAt) };
     }
-    return running.attempts >= max ? { kind: 'exhausted', index: running.index } : { kind: 'attempt', index: running.index, attempt: running.attempts + 1 };
+    const { failed, interrupted } = attemptCounts(running);
+    const exhausted = failed >= maxAttemptsOf(running) || interrupted >= MAX_INTERRUPTED_ATTEMPTS;
+    return exhausted ? { kind: 'exhausted', index: running.index } : { kind: 'attempt', index: running.index, attempt: running.attempts + 1 };
   }
   const failed = blockingFailure(state);
   if (failed !== undefined) {

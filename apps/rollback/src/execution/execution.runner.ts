@@ -17,7 +17,7 @@ import { StepPerformer } from '../steps/step.performer.js';
 import { isTransient, StepFailure } from '../steps/step.failure.js';
 import type { Operation } from '../steps/step-operations.js';
 import type { ExecutionCommand } from './execution.decider.js';
-import { maxAttemptsOf, nextAction, retryDelayMs } from './execution.planner.js';
+import { MAX_INTERRUPTED_ATTEMPTS, maxAttemptsOf, nextAction, retryDelayMs } from './execution.planner.js';
 import { recordExecution } from './execution.service.js';
 import type { ExecutionWaker } from './execution.tokens.js';
 
@@ -235,7 +235,7 @@ export class ExecutionRunner implements ExecutionWaker, BeforeApplicationShutdow
                 index: step.index,
                 error: {
                   code: RollbackErrorCodes.attemptsExhausted,
-                  message: `step ${step.index} used its ${maxAttemptsOf(step)} attempts (attempts cut short by a restart count)`,
+                  message: `step ${step.index} used its attempts: ${step.attemptErrors.length} failed (of ${maxAttemptsOf(step)}), ${step.attempts - step.attemptErrors.length} cut short by restarts (of ${MAX_INTERRUPTED_ATTEMPTS})`,
                   details: { lastErrors: step.attemptErrors.slice(-3) },
                 },
               },
@@ -302,8 +302,8 @@ export class ExecutionRunner implements ExecutionWaker, BeforeApplicationShutdow
         await this.record(state, { type: 'FailStep', data: { index: step.index, error: failure.error } }, `${id}:${step.index}:fail`);
         return;
       }
-      if (failure.retryable && attempt < maxAttemptsOf(step)) {
-        const retryAt = new Date(this.clock().getTime() + retryDelayMs(attempt)).toISOString();
+      if (failure.retryable && step.attemptErrors.length + 1 < maxAttemptsOf(step)) {
+        const retryAt = new Date(this.clock().getTime() + retryDelayMs(step.attemptErrors.length + 1)).toISOString();
         await this.record(state, { type: 'FailAttempt', data: { index: step.index, attempt, error: failure.error, retryAt } }, `${id}:${step.index}:attempt:${attempt}:failed`);
       } else {
         await this.record(state, { type: 'FailStep', data: { index: step.index, error: failure.error } }, `${id}:${step.index}:fail`);

@@ -113,7 +113,8 @@ export class StepPerformer {
           results.push(await this.kubernetes.apply(op));
           break;
         case 'webhook':
-          results.push(await this.webhooks.deliver(op, signal));
+          // Not aborted on preemption: a request in flight may have reached the receiver; it finishes (bounded by its timeout).
+          results.push(await this.webhooks.deliver(op));
           break;
         case 'canary':
           results.push(await this.endCanary(execution, op.canaryId, op.outcome, op.commandId));
