@@ -20,7 +20,7 @@ export interface RunningSystem {
   flagsUrl: string;
   adminToken: string;
   /** The last lines a service printed (for errors). */
-  logs(name: 'flags' | 'gateway'): string;
+  logs(name: 'flags' | 'rollback' | 'gateway'): string;
   stop(): Promise<void>;
 }
 
@@ -65,10 +65,16 @@ function exited(child: ChildProcess): Promise<number | null> {
   return child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((done) => child.once('exit', (code) => done(code)));
 }
 
-/** Starts nats-server, a database, `flags migrate`, the flags service and the gateway; `env` adds to each service's environment. */
-export async function startSystem(env: Partial<Record<'flags' | 'gateway', Record<string, string>>> = {}): Promise<RunningSystem> {
+/**
+ * Starts nats-server, a database, `flags migrate`, the flags service and the gateway (and, with `rollback`, the
+ * rollback service on a database of its own); `env` adds to each service's environment.
+ */
+export async function startSystem(
+  env: Partial<Record<'flags' | 'rollback' | 'gateway', Record<string, string>>> = {},
+  options: { rollback?: boolean } = {},
+): Promise<RunningSystem> {
   const children: ChildProcess[] = [];
-  const output: Record<string, string[]> = { flags: [], gateway: [], migrate: [] };
+  const output: Record<string, string[]> = { flags: [], rollback: [], gateway: [], migrate: [] };
   const natsPort = await freePort();
   const storeDir = mkdtempSync(join(tmpdir(), 'rollgate-bench-nats-'));
   const database = `rollgate_test_bench_${randomBytes(5).toString('hex')}`;
@@ -89,10 +95,11 @@ export async function startSystem(env: Partial<Record<'flags' | 'gateway', Recor
     }
     rmSync(storeDir, { recursive: true, force: true });
     if (dbCreated) await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    if (dbCreated && options.rollback) await admin(`DROP DATABASE IF EXISTS ${database}_rollback WITH (FORCE)`);
   };
 
-  const run = (name: 'flags' | 'gateway' | 'migrate', args: string[], serviceEnv: Record<string, string>): ChildProcess => {
-    const main = resolve(ROOT, `dist/apps/${name === 'migrate' ? 'flags' : name}/src/main.js`);
+  const run = (name: 'flags' | 'rollback' | 'gateway' | 'migrate', args: string[], serviceEnv: Record<string, string>, app: string = name === 'migrate' ? 'flags' : name): ChildProcess => {
+    const main = resolve(ROOT, `dist/apps/${name === 'migrate' ? app : name}/src/main.js`);
     const child = spawn(process.execPath, [main, ...args], { cwd: ROOT, env: { ...process.env, ...serviceEnv, ROLLGATE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (chunk: Buffer): void => {
       const lines = output[name]!;
@@ -119,7 +126,7 @@ export async function startSystem(env: Partial<Record<'flags' | 'gateway', Recor
     EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`);
     await admin(`CREATE DATABASE ${database} OWNER rollgate_owner`);
     dbCreated = true;
-    const [flagsPort, gatewayPort] = [await freePort(), await freePort()];
+    const [flagsPort, gatewayPort, rollbackPort] = [await freePort(), await freePort(), await freePort()];
     const common = { NATS_URL: natsUrl, ROLLGATE_HTTP_HOST: '127.0.0.1', ROLLGATE_ADMIN_TOKEN: adminToken };
     const flagsEnv = {
       ...common,
@@ -130,10 +137,22 @@ export async function startSystem(env: Partial<Record<'flags' | 'gateway', Recor
     };
     const migrate = run('migrate', ['migrate'], flagsEnv);
     if ((await exited(migrate)) !== 0) throw new Error(`flags migrate failed:\n${output['migrate']!.join('')}`);
-    for (const [name, port, serviceEnv] of [
-      ['flags', flagsPort, flagsEnv],
-      ['gateway', gatewayPort, { ...common, ROLLGATE_HTTP_PORT: String(gatewayPort), ...env.gateway }],
-    ] as const) {
+    const services: Array<readonly ['flags' | 'rollback' | 'gateway', number, Record<string, string>]> = [['flags', flagsPort, flagsEnv]];
+    if (options.rollback) {
+      await admin(`CREATE DATABASE ${database}_rollback OWNER rollgate_owner`);
+      const rollbackEnv = {
+        ...common,
+        ROLLGATE_HTTP_PORT: String(rollbackPort),
+        DATABASE_URL: urlFor('rollgate_app', `${database}_rollback`),
+        ROLLGATE_MIGRATION_DATABASE_URL: urlFor('rollgate_owner', `${database}_rollback`),
+        ...env.rollback,
+      };
+      const migrateRollback = run('migrate', ['migrate'], rollbackEnv, 'rollback');
+      if ((await exited(migrateRollback)) !== 0) throw new Error(`rollback migrate failed:\n${output['migrate']!.join('')}`);
+      services.push(['rollback', rollbackPort, rollbackEnv]);
+    }
+    services.push(['gateway', gatewayPort, { ...common, ROLLGATE_HTTP_PORT: String(gatewayPort), ...env.gateway }]);
+    for (const [name, port, serviceEnv] of services) {
       const child = run(name, [], serviceEnv);
       children.push(child);
       await until(`${name} /health/ready`, async () => {
