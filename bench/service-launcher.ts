@@ -23,7 +23,7 @@ export interface RunningSystem {
   flagsUrl: string;
   adminToken: string;
   /** The last lines a service printed (for errors). */
-  logs(name: 'flags' | 'gateway'): string;
+  logs(name: 'flags' | 'rollback' | 'gateway'): string;
   stop(): Promise<void>;
 }
 
@@ -68,18 +68,26 @@ function exited(child: ChildProcess): Promise<number | null> {
   return child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((done) => child.once('exit', (code) => done(code)));
 }
 
-/** Starts nats-server, a database, `flags migrate`, the flags service and the gateway; `env` adds to each service's environment. */
-export async function startSystem(env: Partial<Record<'flags' | 'gateway', Record<string, string>>> = {}): Promise<RunningSystem> {
+type Service = 'flags' | 'rollback' | 'gateway';
+
+/**
+ * Starts nats-server (deploy/nats/rollgate.conf, fresh passwords), then flags, the rollback service when asked,
+ * and the gateway: each on a database of its own, migrated, logged in to NATS as its own user. `env` adds to a
+ * service's environment.
+ */
+export async function startSystem(
+  env: Partial<Record<Service, Record<string, string>>> = {},
+  options: { rollback?: boolean } = {},
+): Promise<RunningSystem> {
   const children: ChildProcess[] = [];
-  const output: Record<string, string[]> = { flags: [], gateway: [], migrate: [] };
-  type Process = 'flags' | 'gateway' | 'migrate-flags' | 'migrate-gateway';
+  const services: Service[] = ['flags', ...(options.rollback ? (['rollback'] as const) : []), 'gateway'];
+  const output: Record<string, string[]> = Object.fromEntries([...services, 'migrate'].map((name) => [name, []]));
   const natsPort = await freePort();
   const storeDir = mkdtempSync(join(tmpdir(), 'rollgate-bench-nats-'));
-  // The gateway's database (its API tokens) is its own, as in production: never the flags one.
   const system = randomBytes(5).toString('hex');
-  const databases = { flags: `rollgate_test_bench_${system}_flags`, gateway: `rollgate_test_bench_${system}_gateway` };
-  for (const database of Object.values(databases)) {
-    if (!DATABASE_NAME.test(database)) throw new Error(`not a test database name: ${database}`);
+  const databaseOf = (name: Service): string => `rollgate_test_bench_${system}_${name}`;
+  for (const name of services) {
+    if (!DATABASE_NAME.test(databaseOf(name))) throw new Error(`not a test database name: ${databaseOf(name)}`);
   }
   const adminToken = randomBytes(24).toString('hex');
   const credentials = natsAuth.generateCredentials();
@@ -103,12 +111,11 @@ export async function startSystem(env: Partial<Record<'flags' | 'gateway', Recor
     for (const database of created) await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
   };
 
-  const run = (name: Process, args: string[], serviceEnv: Record<string, string>): ChildProcess => {
-    const app = name === 'migrate-flags' ? 'flags' : name === 'migrate-gateway' ? 'gateway' : name;
-    const main = resolve(ROOT, `dist/apps/${app}/src/main.js`);
+  const run = (name: Service, args: string[], serviceEnv: Record<string, string>): ChildProcess => {
+    const main = resolve(ROOT, `dist/apps/${name}/src/main.js`);
     const child = spawn(process.execPath, [main, ...args], { cwd: ROOT, env: { ...process.env, ...serviceEnv, ROLLGATE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (chunk: Buffer): void => {
-      const lines = output[name.startsWith('migrate') ? 'migrate' : name]!;
+      const lines = output[args[0] === 'migrate' ? 'migrate' : name]!;
       lines.push(chunk.toString());
       if (lines.length > 200) lines.splice(0, lines.length - 200);
     };
@@ -130,41 +137,29 @@ export async function startSystem(env: Partial<Record<'flags' | 'gateway', Recor
       IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rollgate_owner') THEN CREATE ROLE rollgate_owner LOGIN; END IF;
       IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rollgate_app') THEN CREATE ROLE rollgate_app LOGIN; END IF;
     EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`);
-    for (const database of Object.values(databases)) {
+    const ports = new Map<Service, number>();
+    for (const name of services) ports.set(name, await freePort());
+    for (const name of services) {
+      const database = databaseOf(name);
       await admin(`CREATE DATABASE ${database} OWNER rollgate_owner`);
       created.push(database);
-    }
-    const [flagsPort, gatewayPort] = [await freePort(), await freePort()];
-    const common = { NATS_URL: natsUrl, ROLLGATE_HTTP_HOST: '127.0.0.1', ROLLGATE_ADMIN_TOKEN: adminToken };
-    const flagsEnv = {
-      ...common,
-      ...natsAuth.natsLogin(credentials, 'flags'),
-      ROLLGATE_HTTP_PORT: String(flagsPort),
-      DATABASE_URL: urlFor('rollgate_app', databases.flags),
-      ROLLGATE_MIGRATION_DATABASE_URL: urlFor('rollgate_owner', databases.flags),
-      ...env.flags,
-    };
-    const gatewayEnv = {
-      ...common,
-      ...natsAuth.natsLogin(credentials, 'gateway'),
-      ROLLGATE_HTTP_PORT: String(gatewayPort),
-      DATABASE_URL: urlFor('rollgate_app', databases.gateway),
-      ROLLGATE_MIGRATION_DATABASE_URL: urlFor('rollgate_owner', databases.gateway),
-      ...env.gateway,
-    };
-    for (const [name, serviceEnv] of [['migrate-flags', flagsEnv], ['migrate-gateway', gatewayEnv]] as const) {
+      const serviceEnv = {
+        NATS_URL: natsUrl,
+        ...natsAuth.natsLogin(credentials, name),
+        ROLLGATE_HTTP_HOST: '127.0.0.1',
+        ROLLGATE_HTTP_PORT: String(ports.get(name)),
+        ROLLGATE_ADMIN_TOKEN: adminToken,
+        DATABASE_URL: urlFor('rollgate_app', database),
+        ROLLGATE_MIGRATION_DATABASE_URL: urlFor('rollgate_owner', database),
+        ...env[name],
+      };
       const migrate = run(name, ['migrate'], serviceEnv);
-      if ((await exited(migrate)) !== 0) throw new Error(`${name} failed:\n${output['migrate']!.join('')}`);
-    }
-    for (const [name, port, serviceEnv] of [
-      ['flags', flagsPort, flagsEnv],
-      ['gateway', gatewayPort, gatewayEnv],
-    ] as const) {
+      if ((await exited(migrate)) !== 0) throw new Error(`${name} migrate failed:\n${output['migrate']!.join('')}`);
       const child = run(name, [], serviceEnv);
       children.push(child);
       await until(`${name} /health/ready`, async () => {
         if (child.exitCode !== null) throw new Error(`${name} exited:\n${output[name]!.join('')}`);
-        return (await fetch(`http://127.0.0.1:${port}/health/ready`)).status === 200;
+        return (await fetch(`http://127.0.0.1:${ports.get(name)}/health/ready`)).status === 200;
       }).catch((error: Error) => {
         throw new Error(`${error.message}\n--- ${name} ---\n${output[name]!.join('')}`);
       });
@@ -175,8 +170,8 @@ export async function startSystem(env: Partial<Record<'flags' | 'gateway', Recor
         const login = natsAuth.natsLogin(credentials, user);
         return { user: login.NATS_USER, password: login.NATS_PASSWORD };
       },
-      gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
-      flagsUrl: `http://127.0.0.1:${flagsPort}`,
+      gatewayUrl: `http://127.0.0.1:${ports.get('gateway')}`,
+      flagsUrl: `http://127.0.0.1:${ports.get('flags')}`,
       adminToken,
       logs: (name) => output[name]!.join(''),
       stop,

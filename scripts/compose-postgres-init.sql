@@ -4,3 +4,4 @@ CREATE ROLE rollgate_owner LOGIN NOSUPERUSER CREATEDB NOCREATEROLE PASSWORD 'rol
 CREATE ROLE rollgate_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD 'rollgate_app';
 CREATE DATABASE rollgate_flags OWNER rollgate_owner;
 CREATE DATABASE rollgate_gateway OWNER rollgate_owner;
+CREATE DATABASE rollgate_rollback OWNER rollgate_owner;

@@ -21,9 +21,13 @@ export function natsUsers(configPath = NATS_CONFIG) {
   return [...new Set(users)];
 }
 
-/** Random passwords for every user: `{ RG_NATS_ADMIN_PASSWORD: '…', … }`. */
+// nats-server parses an environment variable's value as configuration, so `9e8abc` is a number (and a parse
+// error), not a string: a password is a letter followed by letters and digits.
+const SAFE_PASSWORD = /^[A-Za-z][A-Za-z0-9]{15,}$/;
+
+/** Random passwords for every user: `{ RG_NATS_ADMIN_PASSWORD: 'p…', … }` (192 bits each). */
 export function generateCredentials(users = natsUsers()) {
-  return Object.fromEntries(users.map((user) => [passwordVariable(user), randomBytes(24).toString('base64url')]));
+  return Object.fromEntries(users.map((user) => [passwordVariable(user), `p${randomBytes(24).toString('hex')}`]));
 }
 
 /** Reads a credentials file; throws naming the users it lacks. */
@@ -35,6 +39,10 @@ export function readCredentials(file, users = natsUsers()) {
   }
   const missing = users.filter((user) => !values[passwordVariable(user)]);
   if (missing.length > 0) throw new Error(`${file} has no password for NATS user(s) ${missing.join(', ')}`);
+  const unsafe = users.filter((user) => !SAFE_PASSWORD.test(values[passwordVariable(user)]));
+  if (unsafe.length > 0) {
+    throw new Error(`${file}: the NATS password of ${unsafe.join(', ')} must be a letter then 15 or more letters or digits`);
+  }
   return values;
 }
 

@@ -43,7 +43,7 @@ const ALLOWED: Record<Exclude<Role, 'admin'>, readonly Access[]> = {
  * Every route of the gateway, with who may call it and a request that succeeds for them. The test fails when the
  * OpenAPI document lists a route this table does not: whoever adds a route decides its roles here and in the docs.
  */
-const ROUTES: Record<string, { access: Access; body?: unknown; query?: string; status?: number }> = {
+const ROUTES: Record<string, { access: Access; body?: unknown; query?: string; status?: number; path?: () => string }> = {
   'GET /api/v1/feature-flags': { access: 'read' },
   'POST /api/v1/feature-flags': { access: 'define' },
   'GET /api/v1/feature-flags/{key}': { access: 'read' },
@@ -72,7 +72,58 @@ const ROUTES: Record<string, { access: Access; body?: unknown; query?: string; s
   'GET /api/v1/tokens': { access: 'admin' },
   'GET /api/v1/tokens/{id}': { access: 'admin' },
   'DELETE /api/v1/tokens/{id}': { access: 'admin' },
+  'POST /api/v1/feature-flags/{key}/rollback': {
+    access: 'operate',
+    body: { reason: 'roles' },
+    status: 202,
+    path: () => `${API}/feature-flags/${RB.flagRollback}/rollback`,
+  },
+  'GET /api/v1/rollbacks': { access: 'read' },
+  'GET /api/v1/rollbacks/metrics': { access: 'read' },
+  'GET /api/v1/rollbacks/audit': { access: 'read' },
+  'POST /api/v1/rollbacks/execute': { access: 'operate', body: () => ({ plan_id: RB.runPlan, reason: 'roles' }), status: 202 },
+  'POST /api/v1/rollbacks/emergency': {
+    access: 'operate',
+    body: () => ({ scope: 'feature_flag', target_id: RB.emergencyFlag, reason: 'roles' }),
+    status: 202,
+  },
+  'GET /api/v1/rollbacks/plans': { access: 'read' },
+  'POST /api/v1/rollbacks/plans': { access: 'operate', body: () => planBody(RB.planFlag), status: 201 },
+  'GET /api/v1/rollbacks/plans/{id}': { access: 'read', path: () => `${API}/rollbacks/plans/${RB.plan}` },
+  'PUT /api/v1/rollbacks/plans/{id}': {
+    access: 'operate',
+    body: { description: 'edited by an operator' },
+    path: () => `${API}/rollbacks/plans/${RB.plan}`,
+  },
+  'DELETE /api/v1/rollbacks/plans/{id}': { access: 'operate', path: () => `${API}/rollbacks/plans/${RB.archivedPlan}` },
+  'GET /api/v1/rollbacks/{id}': { access: 'read', path: () => `${API}/rollbacks/${RB.execution}` },
+  'GET /api/v1/rollbacks/{id}/status': { access: 'read', path: () => `${API}/rollbacks/${RB.execution}/status` },
+  'POST /api/v1/rollbacks/{id}/cancel': {
+    access: 'operate',
+    body: { reason: 'roles' },
+    path: () => `${API}/rollbacks/${RB.execution}/cancel`,
+  },
 };
+
+/** Rollback fixtures, made in beforeAll: each write route gets a target of its own, so none waits on another. */
+const RB = {
+  planFlag: uniqueKey('tok_rb_plan'),
+  runFlag: uniqueKey('tok_rb_run'),
+  emergencyFlag: uniqueKey('tok_rb_emerg'),
+  flagRollback: uniqueKey('tok_rb_flag'),
+  plan: '',
+  archivedPlan: '',
+  runPlan: '',
+  /** A scheduled execution (a week ahead): readable, and cancellable by the operator. */
+  execution: '',
+};
+const planBody = (flag: string): Record<string, unknown> => ({
+  name: 'roles',
+  rollback_type: 'manual',
+  scope: 'feature_flag',
+  target_id: flag,
+  rollback_steps: [{ type: 'set_rollout', config: { flag_id: flag, percentage: 5 } }],
+});
 
 /** A read changes nothing: every GET, and evaluation by POST. Everything else is a write. */
 const isRead = (route: string): boolean =>
@@ -88,6 +139,8 @@ const as = (token: string, method: string, path: string, body?: unknown): Promis
 
 /** `METHOD /path/{param}` → a concrete request path. */
 const pathOf = (route: string): string => {
+  const fixed = ROUTES[route]?.path;
+  if (fixed !== undefined) return fixed();
   const path = route.slice(route.indexOf(' ') + 1);
   return path
     .replace('/segments/{key}', `/segments/${SEGMENT}`)
@@ -97,7 +150,8 @@ const pathOf = (route: string): string => {
 };
 const call = (token: string, route: string, body?: unknown): Promise<ApiResponse> => {
   const method = route.slice(0, route.indexOf(' '));
-  return as(token, method, `${pathOf(route)}${ROUTES[route]?.query ?? ''}`, method === 'GET' ? undefined : body);
+  const sent = typeof body === 'function' ? (body as () => unknown)() : body;
+  return as(token, method, `${pathOf(route)}${ROUTES[route]?.query ?? ''}`, method === 'GET' ? undefined : sent);
 };
 
 async function issue(
@@ -114,7 +168,12 @@ async function issue(
 
 beforeAll(async () => {
   system = await RollgateSystem.start({
-    env: { flags: { ROLLGATE_FLAGS_SEED: 'false' }, gateway: { ROLLGATE_GATEWAY_TOKEN_USAGE_FLUSH_MS: '200' } },
+    services: ['flags', 'rollback', 'gateway'],
+    env: {
+      flags: { ROLLGATE_FLAGS_SEED: 'false' },
+      rollback: { ROLLGATE_ROLLBACK_SEED: 'false' },
+      gateway: { ROLLGATE_GATEWAY_TOKEN_USAGE_FLUSH_MS: '200' },
+    },
   });
   bus = await BusClient.connect(system.nats);
   // Only the admin user may watch every event subject.
@@ -144,6 +203,22 @@ beforeAll(async () => {
     .flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`))
     .sort();
   someTokenId = (await issue('client')).id;
+  for (const flag of [RB.planFlag, RB.runFlag, RB.emergencyFlag, RB.flagRollback]) {
+    expect((await system.api('POST', `${API}/feature-flags`, { name: flag, target_environments: ['production'] })).status).toBe(201);
+  }
+  const plan = async (flag: string): Promise<string> => {
+    const created = await system.api('POST', `${API}/rollbacks/plans`, planBody(flag));
+    expect(created.status).toBe(201);
+    return String(created.body.id);
+  };
+  [RB.plan, RB.archivedPlan, RB.runPlan] = [await plan(RB.planFlag), await plan(RB.planFlag), await plan(RB.runFlag)];
+  const scheduled = await system.api('POST', `${API}/rollbacks/execute`, {
+    plan_id: RB.plan,
+    scheduled_at: new Date(Date.now() + 7 * 86_400_000).toISOString(),
+    reason: 'roles',
+  });
+  expect(scheduled.status).toBe(202);
+  RB.execution = String(scheduled.body.id);
 }, 180_000);
 
 afterAll(async () => {

@@ -19,10 +19,12 @@ import { StaticTokenAuthenticator } from './auth/static-token.authenticator.js';
 import { TokenTable } from './auth/token-table.js';
 import { TokenUsageWriter } from './auth/token-usage.js';
 import { FlagsClient } from './bus/flags.client.js';
+import { RollbackClient } from './bus/rollback.client.js';
 import { EnvironmentsController } from './environments/environments.controller.js';
 import { FeatureFlagsController } from './feature-flags/feature-flags.controller.js';
 import { GatewayEnv } from './gateway.config.js';
 import { GatewayRuntime } from './gateway.runtime.js';
+import { FlagRollbackController, RollbacksController } from './rollbacks/rollbacks.controller.js';
 import { SegmentsController } from './segments/segments.controller.js';
 import { ApiTokenAuditController } from './tokens/api-token-audit.controller.js';
 import { ApiTokenProjection } from './tokens/api-token.projection.js';
@@ -58,6 +60,8 @@ export class GatewayModule {
       ],
       controllers: [
         FeatureFlagsController,
+        FlagRollbackController,
+        RollbacksController,
         AuditController,
         EnvironmentsController,
         SegmentsController,
@@ -66,6 +70,7 @@ export class GatewayModule {
       ],
       providers: [
         FlagsClient,
+        RollbackClient,
         commandHandlerProvider,
         { provide: INLINE_PROJECTION, useValue: new ApiTokenProjection() },
         {

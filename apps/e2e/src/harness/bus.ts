@@ -37,6 +37,12 @@ export class BusClient {
     };
   }
 
+  /** Fire and forget (outcome batches, status reports); resolves once the server has it. */
+  async publish(subject: string, data: string): Promise<void> {
+    this.nc.publish(subject, data);
+    await this.nc.flush();
+  }
+
   async close(): Promise<void> {
     await this.nc.drain();
   }

@@ -13,9 +13,9 @@ import {
   type PrivateNats,
 } from '#rollgate/testing';
 
-export type ServiceName = 'flags' | 'gateway';
+export type ServiceName = 'flags' | 'rollback' | 'gateway';
 // Each owner gets a database of its own (the gateway's holds its API tokens and must never be a service's).
-const OWNS_DATABASE: Record<ServiceName, boolean> = { flags: true, gateway: true };
+const OWNS_DATABASE: Record<ServiceName, boolean> = { flags: true, rollback: true, gateway: true };
 const ROOT = resolve(import.meta.dirname, '../../../..');
 
 // Response bodies are untyped JSON that the suites read field by field; `any` keeps them terse.
@@ -141,9 +141,9 @@ export class RollgateSystem {
     return { status: response.status, body: parsed as Body, headers: response.headers };
   }
 
-  /** A query against the flags database as the service role (black-box checks of es.events, es.commands). */
-  async sql<Row extends Record<string, unknown> = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<Row[]> {
-    const client = new pg.Client({ connectionString: this.appDatabaseUrl });
+  /** A query against the flags database (or `service`'s) as the service role (black-box checks of es.events, es.commands). */
+  async sql<Row extends Record<string, unknown> = Record<string, unknown>>(text: string, params: unknown[] = [], service: ServiceName = 'flags'): Promise<Row[]> {
+    const client = new pg.Client({ connectionString: this.databaseUrl(service) });
     await client.connect();
     try {
       return (await client.query<Row>(text, params)).rows;

@@ -1,5 +1,5 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { ToNumber } from '#rollgate/platform';
 import { AUDIT_CURSOR_PATTERN, KEY_PATTERN, MAX_PAGE_SIZE } from '#rollgate/contracts';
 
@@ -39,6 +39,11 @@ export class AuditWindowDto {
 
 /** GET /api/v1/audit: the audit window, optionally one flag's. */
 export class AuditQueryDto extends AuditWindowDto {
+  @ApiPropertyOptional({ enum: ['flags', 'rollback'], default: 'flags', description: "flags: flag and segment changes (a rollback's carry its execution id as correlation_id); rollback: plans and executions" })
+  @IsOptional()
+  @IsIn(['flags', 'rollback'])
+  source?: 'flags' | 'rollback';
+
   @ApiPropertyOptional({ description: 'Flag key' })
   @IsOptional()
   @Matches(KEY_PATTERN, { message: `key must match ${KEY_PATTERN.source}` })
