@@ -1,5 +1,5 @@
-import type { FlagEvent } from './flag.events.js';
-import { evolveFlag, type FlagState } from './flag.evolve.js';
+import type { FlagEvent, SegmentEvent } from './flag.events.js';
+import { evolveFlag, evolveSegment, type FlagState, type SegmentState } from './flag.evolve.js';
 
 const created: FlagEvent = {
   type: 'FlagCreated',
@@ -66,5 +66,32 @@ describe(evolveFlag.name, () => {
       { type: 'FlagReverted', data: { flag: original, toVersion: 1 } },
     ]);
     expect(state).toEqual({ ...original, version: 3 });
+  });
+});
+
+describe(evolveSegment.name, () => {
+  const foldSegment = (events: SegmentEvent[]): SegmentState =>
+    events.reduce<SegmentState>((state, event, index) => evolveSegment(state, event, index + 1), null);
+  const defined = (memberAttribute?: string): SegmentEvent => ({
+    type: 'SegmentDefined',
+    data: { segment: { key: 'vip', conditions: [], ...(memberAttribute === undefined ? {} : { memberAttribute }) } },
+  });
+
+  it('adds and removes members in chunks, without duplicates, and keeps them across a redefinition of the list', () => {
+    expect(
+      foldSegment([
+        defined('userId'),
+        { type: 'SegmentMembersAdded', data: { members: ['a', 'b'] } },
+        { type: 'SegmentMembersAdded', data: { members: ['b', 'c'] } },
+        { type: 'SegmentMembersRemoved', data: { members: ['a', 'z'] } },
+        { type: 'SegmentDefined', data: { segment: { key: 'vip', name: 'VIP', conditions: [], memberAttribute: 'userId' } } },
+      ]),
+    ).toEqual({ key: 'vip', name: 'VIP', conditions: [], memberAttribute: 'userId', members: ['b', 'c'], version: 5 });
+  });
+
+  it('drops the members when the segment stops being a list, and ignores chunks before it exists or after removal', () => {
+    expect(foldSegment([defined('userId'), { type: 'SegmentMembersAdded', data: { members: ['a'] } }, defined()])).toEqual({ key: 'vip', conditions: [], version: 3 });
+    expect(foldSegment([{ type: 'SegmentMembersAdded', data: { members: ['a'] } }])).toBeNull();
+    expect(foldSegment([defined('userId'), { type: 'SegmentRemoved', data: {} }, { type: 'SegmentMembersAdded', data: { members: ['a'] } }])).toBeNull();
   });
 });

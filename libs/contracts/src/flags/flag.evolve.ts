@@ -85,10 +85,34 @@ export function evolveFlag(state: FlagState, event: FlagEvent, version: number):
 
 export type SegmentState = Segment | null;
 
+/**
+ * Folds one segment event. A redefinition keeps the members of a list that stays a list; member chunks before the
+ * segment exists leave it absent (the decider never emits them).
+ */
 export function evolveSegment(state: SegmentState, event: SegmentEvent, version: number): SegmentState {
   switch (event.type) {
-    case 'SegmentDefined':
-      return { ...event.data.segment, version };
+    case 'SegmentDefined': {
+      const { members: _members, ...definition } = event.data.segment as Segment;
+      const kept = definition.memberAttribute !== undefined && state?.members !== undefined ? { members: state.members } : {};
+      return { ...definition, ...kept, version };
+    }
+    case 'SegmentMembersAdded': {
+      if (state === null) return state;
+      const members = [...(state.members ?? [])];
+      const present = new Set(members);
+      for (const member of event.data.members) {
+        if (!present.has(member)) {
+          present.add(member);
+          members.push(member);
+        }
+      }
+      return { ...state, members, version };
+    }
+    case 'SegmentMembersRemoved': {
+      if (state === null) return state;
+      const removed = new Set(event.data.members);
+      return { ...state, members: (state.members ?? []).filter((member) => !removed.has(member)), version };
+    }
     case 'SegmentRemoved':
       return null;
     default: {
