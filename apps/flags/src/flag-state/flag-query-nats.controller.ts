@@ -9,18 +9,23 @@ import {
   FlagKeyQuery,
   ListFlagsQuery,
   queueGroup,
+  SegmentMembersQuery,
   SegmentsQuery,
   SnapshotQuery,
   subjects,
   type AnalyticsResult,
   type AuditEntry,
   type FlagSnapshot,
+  type FlagSnapshotPage,
+  type SegmentMembersPage,
+  type SegmentView,
   type FlagView,
   type Page,
 } from '#rollgate/contracts';
-import type { Segment } from '#rollgate/evaluation';
 import { AuditQueries } from '../audit/audit.query.js';
 import { EvaluationService, type EvaluationReply } from '../evaluation/evaluation.service.js';
+import { FlagsEnv } from '../flags.config.js';
+import { ReplySizeInterceptor } from '../reply-size.interceptor.js';
 import { FlagStateQuery } from './flag-state.query.js';
 
 const QUEUE = { queue: queueGroup('flags') };
@@ -33,6 +38,8 @@ export class FlagQueryNatsController {
     private readonly state: FlagStateQuery,
     private readonly audits: AuditQueries,
     private readonly evaluation: EvaluationService,
+    private readonly env: FlagsEnv,
+    private readonly replies: ReplySizeInterceptor,
   ) {}
 
   @MessagePattern(query(FLAG_QUERIES.get), QUEUE)
@@ -45,14 +52,21 @@ export class FlagQueryNatsController {
     return this.state.list(request);
   }
 
+  /** The whole snapshot (refused by ReplySizeInterceptor when it cannot fit), or one page of it (`paged`, `cursor`). */
   @MessagePattern(query(FLAG_QUERIES.snapshot), QUEUE)
-  snapshot(@Payload() request: SnapshotQuery): Promise<FlagSnapshot> {
-    return this.state.snapshot(request.environment);
+  snapshot(@Payload() request: SnapshotQuery): Promise<FlagSnapshot | FlagSnapshotPage> {
+    if (request.paged !== true && request.cursor === undefined) return this.state.snapshot(request.environment);
+    return this.state.snapshotPage(request.environment, request.cursor, Math.min(request.pageBytes ?? this.env.ROLLGATE_FLAGS_SNAPSHOT_PAGE_BYTES, this.replies.maxReplyBytes()));
   }
 
   @MessagePattern(query(FLAG_QUERIES.segments), QUEUE)
-  segments(@Payload() request: SegmentsQuery): Promise<Segment[]> {
+  segments(@Payload() request: SegmentsQuery): Promise<SegmentView[]> {
     return this.state.segments(request);
+  }
+
+  @MessagePattern(query(FLAG_QUERIES.segmentMembers), QUEUE)
+  segmentMembers(@Payload() request: SegmentMembersQuery): Promise<SegmentMembersPage> {
+    return this.state.segmentMembers(request, this.replies.maxReplyBytes());
   }
 
   @MessagePattern(query(FLAG_QUERIES.history), QUEUE)
