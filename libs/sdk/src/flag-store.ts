@@ -6,6 +6,8 @@ import type { ClientConfig } from './rollgate.options.js';
 /** Counters for tests, benchmarks and logs. */
 export interface ClientStats {
   snapshots: number;
+  /** Snapshot pages received (a snapshot of any size comes in pages below the bus's payload limit). */
+  snapshotPages: number;
   eventsApplied: number;
   duplicates: number;
   gaps: number;
