@@ -27,6 +27,7 @@ export class FlagFeed implements AppliedPositionWaiter {
   private readonly flags = new Map<string, FlagDefinition>();
   private readonly segments = new Map<string, Segment>();
   private readonly engines = new Map<string, EvaluationEngine>();
+  private readonly changedSegments = new Set<string>();
   private waiters: Array<{ position: AllPosition; resolve: (applied: boolean) => void }> = [];
   private readonly pollIntervalMs: number;
   private readonly batchSize: number;
@@ -107,6 +108,7 @@ export class FlagFeed implements AppliedPositionWaiter {
     for (;;) {
       const events = await this.store.readAll(this.position, this.batchSize);
       for (const event of events) this.applyEvent(event);
+      this.compileSegments();
       if (events.length > 0) {
         const last = events[events.length - 1]!;
         this.position = { transactionId: last.transactionId, globalPosition: last.globalPosition };
@@ -131,6 +133,8 @@ export class FlagFeed implements AppliedPositionWaiter {
     if (flagKey !== undefined) {
       const next = evolveStored(flagAggregate, this.flags.get(flagKey) ?? null, event);
       if (next === null) return;
+      // The flag may reference a segment changed earlier in the batch.
+      this.compileSegments();
       this.flags.set(flagKey, next);
       for (const engine of this.engines.values()) {
         try {
@@ -148,12 +152,26 @@ export class FlagFeed implements AppliedPositionWaiter {
     const next = evolveStored(segmentAggregate, this.segments.get(segmentKey) ?? null, event);
     if (next === null) this.segments.delete(segmentKey);
     else this.segments.set(segmentKey, next);
-    for (const engine of this.engines.values()) {
-      try {
-        if (next === null) engine.removeSegment(segmentKey);
-        else engine.upsertSegment(next);
-      } catch (error) {
-        this.options.onError?.(error);
+    this.changedSegments.add(segmentKey);
+  }
+
+  /**
+   * The segments changed since the last call, compiled into every engine once each: a member list comes as up to
+   * 100 chunk events, and recompiling its 100 000 ids per chunk would cost seconds.
+   */
+  private compileSegments(): void {
+    if (this.changedSegments.size === 0) return;
+    const keys = [...this.changedSegments];
+    this.changedSegments.clear();
+    for (const key of keys) {
+      const segment = this.segments.get(key);
+      for (const engine of this.engines.values()) {
+        try {
+          if (segment === undefined) engine.removeSegment(key);
+          else engine.upsertSegment(segment);
+        } catch (error) {
+          this.options.onError?.(error);
+        }
       }
     }
   }

@@ -89,6 +89,17 @@ describe(evolveSegment.name, () => {
     ).toEqual({ key: 'vip', name: 'VIP', conditions: [], memberAttribute: 'userId', members: ['b', 'c'], version: 5 });
   });
 
+  it('stays a pure function of its inputs: a version folded twice (a branch) gives each branch its own list', () => {
+    const base = foldSegment([defined('userId'), { type: 'SegmentMembersAdded', data: { members: ['a', 'b'] } }])!;
+    const snapshot = JSON.stringify(base);
+    const left = evolveSegment(base, { type: 'SegmentMembersAdded', data: { members: ['c'] } }, 3)!;
+    const right = evolveSegment(base, { type: 'SegmentMembersRemoved', data: { members: ['a'] } }, 3)!;
+    const again = evolveSegment(left, { type: 'SegmentMembersAdded', data: { members: ['b', 'd'] } }, 4)!;
+    expect([left.members, right.members, again.members]).toEqual([['a', 'b', 'c'], ['b'], ['a', 'b', 'c', 'd']]);
+    expect(evolveSegment(base, { type: 'SegmentMembersAdded', data: { members: ['c', 'a'] } }, 3)!.members).toEqual(['a', 'b', 'c']);
+    expect(JSON.stringify(base)).toBe(snapshot);
+  });
+
   it('drops the members when the segment stops being a list, and ignores chunks before it exists or after removal', () => {
     expect(foldSegment([defined('userId'), { type: 'SegmentMembersAdded', data: { members: ['a'] } }, defined()])).toEqual({ key: 'vip', conditions: [], version: 3 });
     expect(foldSegment([{ type: 'SegmentMembersAdded', data: { members: ['a'] } }])).toBeNull();
