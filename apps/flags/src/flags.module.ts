@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Pool } from 'pg';
 import { Registry } from 'prom-client';
@@ -32,7 +31,6 @@ import { OutcomeNatsController } from './outcomes/outcome-nats.controller.js';
 import { OutcomeQueries } from './outcomes/outcome.query.js';
 import { OutcomeRollup } from './outcomes/outcome-rollup.js';
 import { PropagationMonitor } from './propagation/propagation-monitor.js';
-import { ReplySizeInterceptor } from './reply-size.interceptor.js';
 import { SEGMENT_USAGE } from './store/store.tokens.js';
 
 const feedLogger = new Logger('FlagFeed');
@@ -45,8 +43,6 @@ export const flagsService: ServiceDefinition<FlagsEnv> = {
   migrations: flagsMigrations,
   controllers: [FlagNatsController, FlagQueryNatsController, OutcomeNatsController],
   providers: [
-    ReplySizeInterceptor,
-    { provide: APP_INTERCEPTOR, useExisting: ReplySizeInterceptor },
     FlagService,
     FlagStateQuery,
     AuditQueries,

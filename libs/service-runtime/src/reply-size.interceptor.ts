@@ -1,13 +1,14 @@
-import { Inject, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { map, type Observable } from 'rxjs';
 import { ErrorCodes } from '#rollgate/contracts';
-import { NATS_CONNECTION } from '#rollgate/messaging';
 import { RollgateError } from '#rollgate/platform';
 
 /** Room for the Reply wrapper (`{"ok":true,"result":…}`) and the reply's headers. */
 const REPLY_ALLOWANCE = 8 * 1024;
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+
+/** What a reply's result may take on a connection: the server's max_payload less the allowance. */
+export const maxReplyBytes = (nc: { info?: { max_payload?: number } }): number => (nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD) - REPLY_ALLOWANCE;
 
 /**
  * A bus reply the NATS server would refuse (over its max_payload) never leaves: NATS would drop it and the caller
@@ -16,12 +17,8 @@ const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
  */
 @Injectable()
 export class ReplySizeInterceptor implements NestInterceptor {
-  constructor(@Inject(NATS_CONNECTION) private readonly nc: NatsConnection) {}
-
-  /** What a reply's result may take: the server's max_payload less the allowance. */
-  maxReplyBytes(): number {
-    return (this.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD) - REPLY_ALLOWANCE;
-  }
+  /** `maxBytes`: the most a reply's result may take (`maxReplyBytes` of the service's connection). */
+  constructor(private readonly maxBytes: () => number) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'rpc') return next.handle();
@@ -29,7 +26,7 @@ export class ReplySizeInterceptor implements NestInterceptor {
     return next.handle().pipe(
       map((result: unknown) => {
         const bytes = Buffer.byteLength(JSON.stringify(result ?? null));
-        const maxBytes = this.maxReplyBytes();
+        const maxBytes = this.maxBytes();
         if (bytes > maxBytes) {
           throw new RollgateError(ErrorCodes.payloadTooLarge, `the reply to ${subject} would be ${bytes} bytes, over the bus's ${maxBytes}; page or narrow the query`, {
             details: { subject, bytes, maxBytes },

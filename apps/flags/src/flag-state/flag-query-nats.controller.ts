@@ -1,4 +1,7 @@
-import { Controller } from '@nestjs/common';
+import { Controller, Inject } from '@nestjs/common';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { NATS_CONNECTION } from '#rollgate/messaging';
+import { maxReplyBytes } from '#rollgate/service-runtime';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import {
   AnalyticsQuery,
@@ -25,10 +28,10 @@ import {
 import { AuditQueries } from '../audit/audit.query.js';
 import { EvaluationService, type EvaluationReply } from '../evaluation/evaluation.service.js';
 import { FlagsEnv } from '../flags.config.js';
-import { ReplySizeInterceptor } from '../reply-size.interceptor.js';
 import { FlagStateQuery } from './flag-state.query.js';
 
 const QUEUE = { queue: queueGroup('flags') };
+const PAGE_MARGIN_BYTES = 16 * 1024;
 const query = (noun: string): string => subjects.query('flags', noun);
 
 /** `rg.qry.flags.<noun>`: the query object itself in (no envelope), raw Reply out. */
@@ -39,7 +42,7 @@ export class FlagQueryNatsController {
     private readonly audits: AuditQueries,
     private readonly evaluation: EvaluationService,
     private readonly env: FlagsEnv,
-    private readonly replies: ReplySizeInterceptor,
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
   ) {}
 
   @MessagePattern(query(FLAG_QUERIES.get), QUEUE)
@@ -56,7 +59,9 @@ export class FlagQueryNatsController {
   @MessagePattern(query(FLAG_QUERIES.snapshot), QUEUE)
   snapshot(@Payload() request: SnapshotQuery): Promise<FlagSnapshot | FlagSnapshotPage> {
     if (request.paged !== true && request.cursor === undefined) return this.state.snapshot(request.environment);
-    return this.state.snapshotPage(request.environment, request.cursor, Math.min(request.pageBytes ?? this.env.ROLLGATE_FLAGS_SNAPSHOT_PAGE_BYTES, this.replies.maxReplyBytes()));
+    // The page's own fields and wrappers are estimated, not measured: keep a margin below what a reply may take.
+    const cap = maxReplyBytes(this.nc) - PAGE_MARGIN_BYTES;
+    return this.state.snapshotPage(request.environment, request.cursor, Math.min(request.pageBytes ?? this.env.ROLLGATE_FLAGS_SNAPSHOT_PAGE_BYTES, cap));
   }
 
   @MessagePattern(query(FLAG_QUERIES.segments), QUEUE)
@@ -66,7 +71,7 @@ export class FlagQueryNatsController {
 
   @MessagePattern(query(FLAG_QUERIES.segmentMembers), QUEUE)
   segmentMembers(@Payload() request: SegmentMembersQuery): Promise<SegmentMembersPage> {
-    return this.state.segmentMembers(request, this.replies.maxReplyBytes());
+    return this.state.segmentMembers(request, maxReplyBytes(this.nc));
   }
 
   @MessagePattern(query(FLAG_QUERIES.history), QUEUE)

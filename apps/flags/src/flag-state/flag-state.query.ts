@@ -222,7 +222,10 @@ export class FlagStateQuery implements SegmentUsage {
           const taken: string[] = [];
           while (offset < all.length && budget.take(jsonBytes(all[offset]) + 1)) taken.push(all[offset++]!);
           if (definition !== undefined) definition.members = taken;
-          else if (taken.length > 0) page.members.push({ segment: row.key, members: taken });
+          else if (taken.length > 0) {
+            budget.take(jsonBytes({ segment: row.key, members: [] }) + 1);
+            page.members.push({ segment: row.key, members: taken });
+          }
           if (offset < all.length) return { section: 'segments', key: row.key, offset };
         }
         offset = 0;
