@@ -10,6 +10,7 @@ import { FlagsClient } from './bus/flags.client.js';
 import { EnvironmentsController } from './environments/environments.controller.js';
 import { FeatureFlagsController } from './feature-flags/feature-flags.controller.js';
 import { GatewayEnv } from './gateway.config.js';
+import { MemberLists } from './segments/member-lists.js';
 import { SegmentsController } from './segments/segments.controller.js';
 
 /** The gateway owns no database: config, NATS, auth, health, metrics and thin controllers. */
@@ -34,6 +35,7 @@ export class GatewayModule {
       controllers: [FeatureFlagsController, AuditController, EnvironmentsController, SegmentsController],
       providers: [
         FlagsClient,
+        MemberLists,
         { provide: TOKEN_AUTHENTICATOR, useFactory: () => new StaticTokenAuthenticator(env.ROLLGATE_ADMIN_TOKEN) },
         { provide: APP_GUARD, useClass: AuthGuard },
       ],
