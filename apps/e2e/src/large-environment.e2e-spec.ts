@@ -138,7 +138,14 @@ it(`an SDK loads ${FLAGS} flags and a ${LIST}-id list over NATS; a 31 000-id cre
   expect(await eventCount(system)).toBe(unchanged);
   note(`oversized creates: ${hugeRules.status} ${hugeRules.body.code}, ${overTheBus.status} ${overTheBus.body.code}; es.events unchanged`);
 
-  // 6. The SDK ends equal to the service's snapshot (read by the gateway in pages, too).
+  // 6. The list route reads its 10 000 flags in pages too (one reply could not hold them).
+  started = Date.now();
+  const listed = await system.api('GET', '/api/v1/feature-flags');
+  expect(listed.status).toBe(200);
+  expect(listed.body.count).toBe(FLAGS + 2);
+  note(`GET /feature-flags (${listed.body.count} flags) in ${Date.now() - started} ms`);
+
+  // 7. The SDK ends equal to the service's snapshot (read by the gateway in pages, too).
   started = Date.now();
   const truth = await serviceSnapshot(system);
   note(`HTTP snapshot (${truth.flags.length} flags) in ${Date.now() - started} ms`);

@@ -4,6 +4,9 @@ import pg from 'pg';
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   MEMBERS_PER_EVENT,
+  type AuditEntry,
+  type FlagView,
+  type Page,
   readPagedSnapshot,
   type FlagCommandResult,
   type FlagSnapshot,
@@ -117,6 +120,41 @@ describe('flags service size limits (real Postgres and NATS)', () => {
     expect(await logCounts()).toEqual(before);
   }, 60_000);
 
+  it('cuts history, audit and list pages at what one reply holds, and pages on from there', async () => {
+    // ~52 KB per definition: an entry with its before and after is ~105 KB, so 31 of them are far over 1 MiB.
+    const users = ids(2_500, 'history-user-');
+    ok(await command('create', { flag: { key: 'long_history', name: 'h', type: 'user_list', environments: { production: { enabled: true, defaultRollout: { type: 'user_list', users } } } } }));
+    for (let i = 0; i < 30; i++) ok(await command('toggle', { key: 'long_history', environment: 'production', enabled: i % 2 === 1 }));
+    const versions: number[] = [];
+    let pages = 0;
+    for (let next: string | null = '1'; next !== null; pages++) {
+      const page: Page<AuditEntry> = ok(await query<Page<AuditEntry>>('history', { key: 'long_history', fromVersion: Number(next), limit: 500 }));
+      versions.push(...page.items.map((entry) => entry.version));
+      next = page.next;
+    }
+    expect(versions).toEqual(Array.from({ length: 31 }, (_, i) => i + 1));
+    expect(pages).toBeGreaterThan(2);
+    // The audit trail (async, so waited for) pages the same way.
+    const audited = async (): Promise<number[]> => {
+      const seen: number[] = [];
+      for (let after: string | null | undefined; after !== null; ) {
+        const page: Page<AuditEntry> = ok(await query<Page<AuditEntry>>('audit', { key: 'long_history', limit: 500, ...(after === undefined ? {} : { after }) }));
+        seen.push(...page.items.map((entry) => entry.version));
+        after = page.next;
+      }
+      return seen;
+    };
+    for (let i = 0; (await audited()).length < 31 && i < 100; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await audited()).toEqual(versions);
+    const listed: string[] = [];
+    for (let after: string | null | undefined; after !== null; ) {
+      const page: Page<FlagView> = ok(await query<Page<FlagView>>('list', { paged: true, ...(after === undefined ? {} : { after }) }));
+      listed.push(...page.items.map((view) => view.flag.key));
+      after = page.next;
+    }
+    expect(listed).toEqual((ok(await query<FlagView[]>('list', {}))).map((view) => view.flag.key));
+  }, 60_000);
+
   it('serves the snapshot in pages below the page size that join into exactly the whole snapshot; the whole one, too large for the bus, is a 413 error reply', async () => {
     const plain = (key: string) => ({ key, name: key, type: 'boolean', environments: { production: { enabled: true, defaultRollout: { type: 'all_users' } } } });
     for (let i = 0; i < 40; i++) ok(await command('create', { flag: plain(`plain_${String(i).padStart(2, '0')}`) }));
@@ -129,15 +167,17 @@ describe('flags service size limits (real Postgres and NATS)', () => {
     const sizes: number[] = [];
     const read = await readPagedSnapshot(async (q) => {
       const reply = await query<FlagSnapshotPage>('snapshot', q);
-      sizes.push(JSON.stringify(reply).length);
-      return ok(reply);
+      const page = ok(reply);
+      // A page over the size holds one item only (long_history's 52 KB definition): every page moves on.
+      if (page.flags.length + page.segments.length + page.members.length !== 1) sizes.push(JSON.stringify(reply).length);
+      return page;
     }, 'production');
     expect(read.restarts).toBe(0);
     // 100 000 ids of ~12 bytes (1.3 MB) alone take 80 pages of 16 KiB.
     expect(read.pages).toBeGreaterThanOrEqual(80);
     expect(Math.max(...sizes)).toBeLessThan(PAGE_BYTES + 1_024);
     const { snapshot } = read;
-    expect(snapshot.flags.map((f) => f.key)).toEqual(['big_list_flag', ...Array.from({ length: 40 }, (_, i) => `plain_${String(i).padStart(2, '0')}`)]);
+    expect(snapshot.flags.map((f) => f.key)).toEqual(['big_list_flag', 'long_history', ...Array.from({ length: 40 }, (_, i) => `plain_${String(i).padStart(2, '0')}`)]);
     expect(snapshot.segments).toEqual([{ key: 'big-list', conditions: [], memberAttribute: 'userId', members: ids(100_000), version: 101 }]);
     expect(snapshot.removedSegments).toEqual([{ key: 'gone', version: 2 }]);
     // A bigger page size asked for is capped below the bus's limit, and the pages still join up.

@@ -51,8 +51,8 @@ export class FlagQueryNatsController {
   }
 
   @MessagePattern(query(FLAG_QUERIES.list), QUEUE)
-  list(@Payload() request: ListFlagsQuery): Promise<FlagView[]> {
-    return this.state.list(request);
+  list(@Payload() request: ListFlagsQuery): Promise<FlagView[] | Page<FlagView>> {
+    return this.state.list(request, maxReplyBytes(this.nc) - PAGE_MARGIN_BYTES);
   }
 
   /** The whole snapshot (refused by ReplySizeInterceptor when it cannot fit), or one page of it (`paged`, `cursor`). */
@@ -76,12 +76,12 @@ export class FlagQueryNatsController {
 
   @MessagePattern(query(FLAG_QUERIES.history), QUEUE)
   history(@Payload() request: FlagHistoryQuery): Promise<Page<AuditEntry>> {
-    return this.audits.history(request);
+    return this.audits.history(request, maxReplyBytes(this.nc) - PAGE_MARGIN_BYTES);
   }
 
   @MessagePattern(query(FLAG_QUERIES.audit), QUEUE)
   audit(@Payload() request: AuditQuery): Promise<Page<AuditEntry>> {
-    return this.audits.audit(request);
+    return this.audits.audit(request, maxReplyBytes(this.nc) - PAGE_MARGIN_BYTES);
   }
 
   @MessagePattern(query(FLAG_QUERIES.evaluate), QUEUE)

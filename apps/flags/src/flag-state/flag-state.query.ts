@@ -10,6 +10,7 @@ import {
   type FlagSnapshotPage,
   type FlagView,
   type ListFlagsQuery,
+  type Page,
   type SegmentMembersPage,
   type SegmentMembersQuery,
   type SegmentsQuery,
@@ -112,9 +113,29 @@ export class FlagStateQuery implements SegmentUsage {
     return { flag, position: last.globalPosition.toString(), updatedAt: last.recordedAt.toISOString() };
   }
 
-  async list(query: ListFlagsQuery): Promise<FlagView[]> {
+  /** Flags matching the filters by key; with `paged`, one page of what fits `maxBytes` after `after`. */
+  async list(query: ListFlagsQuery, maxBytes = Infinity): Promise<FlagView[] | Page<FlagView>> {
+    if (query.paged !== true && query.after === undefined) return this.listAll(query);
+    const views: FlagView[] = [];
+    const budget = new PageBudget(maxBytes, 200);
+    for (let after = query.after ?? ''; ; ) {
+      const rows = await this.listAll(query, after, FLAG_ROWS);
+      for (const view of rows) {
+        if (!budget.take(jsonBytes(view) + 1)) return { items: views, next: after };
+        views.push(view);
+        after = view.flag.key;
+      }
+      if (rows.length < FLAG_ROWS) return { items: views, next: null };
+    }
+  }
+
+  private async listAll(query: ListFlagsQuery, after?: string, limit?: number): Promise<FlagView[]> {
     const conditions: string[] = [];
     const params: unknown[] = [];
+    if (after !== undefined) {
+      params.push(after);
+      conditions.push(`key > $${params.length}`);
+    }
     if (query.environment !== undefined) {
       params.push(query.environment);
       conditions.push(`definition->'environments' ? $${params.length}`);
@@ -126,7 +147,7 @@ export class FlagStateQuery implements SegmentUsage {
     if (query.status !== undefined) conditions.push(query.status === 'archived' ? 'archived' : 'NOT archived');
     const { rows } = await this.pool.query<FlagRow>(
       `SELECT definition, last_position::text AS last_position, updated_at FROM flags.flag_state
-        ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''} ORDER BY key`,
+        ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''} ORDER BY key ${limit === undefined ? '' : `LIMIT ${limit}`}`,
       params,
     );
     return rows.map(toView);

@@ -48,7 +48,13 @@ export class FeatureFlagsController {
   @Roles(...READ_ROLES)
   @ApiOperation({ summary: 'List flags (filter by environment, tag, status)' })
   async list(@Query() query: ListFeatureFlagsQueryDto, @CurrentPrincipal() principal: Principal) {
-    const views = await this.flags.query<FlagView[]>('list', { ...query }, ctxOf(principal));
+    // In pages over the bus: 10 000 flags do not fit one reply.
+    const views: FlagView[] = [];
+    for (let after: string | null | undefined; after !== null; ) {
+      const page: Page<FlagView> = await this.flags.query<Page<FlagView>>('list', { ...query, paged: true, ...(after === undefined ? {} : { after }) }, ctxOf(principal));
+      views.push(...page.items);
+      after = page.next;
+    }
     const flags = views.map(presentFlagView);
     return { flags, count: flags.length };
   }

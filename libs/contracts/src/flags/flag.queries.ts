@@ -34,6 +34,18 @@ export class ListFlagsQuery {
   @IsOptional()
   @IsIn(FLAG_STATUSES)
   status?: (typeof FLAG_STATUSES)[number];
+
+  /**
+   * Answer a Page<FlagView> (by key, as much as one bus reply holds; `next` is the `after` of the next page)
+   * instead of every flag at once: 10 000 flags do not fit one reply.
+   */
+  @IsOptional()
+  @IsBoolean()
+  paged?: boolean;
+
+  @IsOptional()
+  @Matches(KEY_PATTERN, { message: keyMessage('after') })
+  after?: string;
 }
 
 export class FlagKeyQuery {
