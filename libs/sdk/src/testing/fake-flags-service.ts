@@ -59,6 +59,11 @@ export class FakeFlagsService {
         const query = msg.json<{ environment: string; paged?: boolean; cursor?: string }>();
         this.snapshotsServed++;
         const whole = this.snapshot(query.environment);
+        if (this.refusePaging && (query.paged !== undefined || query.cursor !== undefined)) {
+          // As a flags service from before paging: the global pipe refuses the unknown field.
+          msg.respond(JSON.stringify({ ok: false, error: { code: 'GENERIC.VALIDATION', message: 'property paged should not exist', details: { problems: [{ path: 'paged', message: 'unknown field' }] } } }));
+          return;
+        }
         if (query.paged !== true && query.cursor === undefined) {
           msg.respond(JSON.stringify(okReply(whole)));
           return;
@@ -72,6 +77,8 @@ export class FakeFlagsService {
   /** Flags per snapshot page (as the flags service pages by bytes; all in one page by default). */
   flagsPerPage = Number.MAX_SAFE_INTEGER;
   pagesServed = 0;
+  /** Answer paged requests as a service that predates paging. */
+  refusePaging = false;
 
   /** One page as apps/flags pages: the segments first, then flags by key after the cursor's key. */
   private page(whole: FlagSnapshot, cursor: string | undefined): FlagSnapshotPage {
