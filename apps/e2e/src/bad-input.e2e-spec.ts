@@ -63,9 +63,28 @@ const httpCases: HttpCase[] = [
   { name: 'malformed JSON', send: post('{"name": "half'), status: 400, code: 'GENERIC.VALIDATION' },
   {
     name: 'a body over 1 MiB',
-    send: post(JSON.stringify({ name: fresh(), description: 'x'.repeat(1_100_000) })),
+    send: () => system.api('PUT', `${FLAGS}/${target}`, JSON.stringify({ description: 'x'.repeat(1_100_000) })),
     status: 413,
     code: 'GENERIC.PAYLOAD_TOO_LARGE',
+  },
+  {
+    // Routes that carry user lists (POST /feature-flags, the segment routes) take up to 8 MiB.
+    name: 'a create body over 8 MiB',
+    send: post(JSON.stringify({ name: fresh(), description: 'x'.repeat(8_500_000) })),
+    status: 413,
+    code: 'GENERIC.PAYLOAD_TOO_LARGE',
+  },
+  {
+    name: 'a create whose command would not fit one bus message',
+    send: post({ flag: { key: fresh(), name: 'x', type: 'user_list', environments: { production: { enabled: true, default_rollout: { type: 'user_list', users: Array.from({ length: 50_000 }, (_, i) => `user-with-a-long-id-${i}`) } } } } }),
+    status: 413,
+    code: 'GENERIC.PAYLOAD_TOO_LARGE',
+  },
+  {
+    name: 'a flag that would outgrow 256 KiB',
+    send: post({ flag: { key: fresh(), name: 'x', type: 'user_list', environments: { production: { enabled: true, default_rollout: { type: 'user_list', users: Array.from({ length: 30_000 }, (_, i) => `user-${i}`) } } } } }),
+    status: 413,
+    code: 'FLAGS.DEFINITION_TOO_LARGE',
   },
   {
     name: 'a model-form rollout above 1 000 000 ppm',

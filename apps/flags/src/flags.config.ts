@@ -62,4 +62,11 @@ export class FlagsEnv extends ServiceEnv {
   @Min(10)
   @Max(600_000)
   ROLLGATE_FLAGS_SDK_STATUS_INTERVAL_MS = 5_000;
+
+  /** The most one page of a paged snapshot holds (JSON bytes); capped below the NATS server's max_payload. */
+  @ToNumber()
+  @IsInt()
+  @Min(16 * 1024)
+  @Max(64 * 1024 * 1024)
+  ROLLGATE_FLAGS_SNAPSHOT_PAGE_BYTES = 512 * 1024;
 }

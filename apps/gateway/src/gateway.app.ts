@@ -17,8 +17,9 @@ import { GatewayEnv } from './gateway.config.js';
 import { GatewayModule } from './gateway.module.js';
 import { clientErrorHandler, frameworkErrors } from './http/framework-errors.js';
 import { registerHttpMetrics } from './http/http-metrics.js';
+import { applyRouteBodyLimits, BODY_LIMIT_BYTES } from './http/body-limits.js';
 
-export const BODY_LIMIT_BYTES = 1024 * 1024;
+export { BODY_LIMIT_BYTES } from './http/body-limits.js';
 export const API_PREFIX = 'api/v1';
 
 export interface GatewayAppOptions {
@@ -48,6 +49,8 @@ export const createGatewayApp = async (
   );
   app.useLogger(logger);
   const fastify = app.getHttpAdapter().getInstance();
+  // Before the routes are registered (at init): list routes take larger bodies.
+  applyRouteBodyLimits(fastify);
   registerCorrelationIdHooks(fastify);
   registerHttpMetrics(fastify, app.get(Registry));
   app.useGlobalFilters(new HttpErrorFilter());

@@ -9,6 +9,7 @@ import {
   EVENT_STORE,
   INLINE_PROJECTION,
   PG_POOL,
+  ServiceEnv,
   StoreModule,
 } from '#rollgate/service-runtime';
 import { AuditController } from './audit/audit.controller.js';
@@ -25,6 +26,7 @@ import { FeatureFlagsController } from './feature-flags/feature-flags.controller
 import { GatewayEnv } from './gateway.config.js';
 import { GatewayRuntime } from './gateway.runtime.js';
 import { FlagRollbackController, RollbacksController } from './rollbacks/rollbacks.controller.js';
+import { MemberLists } from './segments/member-lists.js';
 import { SegmentsController } from './segments/segments.controller.js';
 import { ApiTokenAuditController } from './tokens/api-token-audit.controller.js';
 import { ApiTokenProjection } from './tokens/api-token.projection.js';
@@ -72,6 +74,7 @@ export class GatewayModule {
         FlagsClient,
         RollbackClient,
         commandHandlerProvider,
+        { provide: ServiceEnv, useExisting: GatewayEnv },
         { provide: INLINE_PROJECTION, useValue: new ApiTokenProjection() },
         {
           provide: TokenTable,
@@ -96,6 +99,7 @@ export class GatewayModule {
         ApiTokenService,
         ApiTokenQueries,
         GatewayRuntime,
+        MemberLists,
         { provide: APP_GUARD, useClass: AuthGuard },
       ],
     };

@@ -1,6 +1,8 @@
 import { InMemoryEventStore, type AppendOptions, type AppendResult, type NewEvent } from '#rollgate/event-store';
 import { foldEvents, type AggregateType } from './aggregate.js';
 import { CommandHandler } from './command-handler.js';
+import { EventTooLargeError } from './command.errors.js';
+import { DEFAULT_MAX_EVENT_BYTES, eventWireBytes } from './event-size.js';
 import { canonicalJson, requestHashOf } from './request-hash.js';
 
 type CounterEvent = { type: 'Added'; data: { by: number } } | { type: 'Reset'; data: Record<string, never> };
@@ -147,6 +149,38 @@ describe(CommandHandler.name, () => {
     await expect(add('c', 1, 1)).rejects.toMatchObject({ code: 'TEST.VERSION_CONFLICT' });
   });
 
+  it('refuses a command whose event would not fit the bus with <AREA>.EVENT_TOO_LARGE, before anything is appended', async () => {
+    type Note = { type: 'Noted'; data: { text: string } };
+    const notes: AggregateType<string[], Note> = {
+      name: 'note',
+      area: 'TEST',
+      eventTypes: new Set(['Noted']),
+      initialState: [],
+      evolve: (state, event) => [...state, event.data.text],
+    };
+    const small = new CommandHandler({ store, maxEventBytes: 4 * 1024 });
+    const note = (commandId: string, text: string) =>
+      small.handle(notes, (command: { text: string }) => [{ type: 'Noted' as const, data: command }], {
+        origin: origin(commandId),
+        key: 'n1',
+        commandType: 'Note',
+        command: { text },
+      });
+    await note('a', 'x'.repeat(1_000));
+    const error = await note('b', 'x'.repeat(4 * 1024)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EventTooLargeError);
+    expect(error).toMatchObject({
+      code: 'TEST.EVENT_TOO_LARGE',
+      details: { streamId: 'note-n1', eventType: 'Noted', maxEventBytes: 4 * 1024 },
+    });
+    expect((error as EventTooLargeError & { details: { eventBytes: number } }).details.eventBytes).toBeGreaterThan(4 * 1024);
+    expect(await store.streamVersion('note-n1')).toBe(1);
+    expect(await store.findCommand('b')).toBeNull();
+    // The default limit sits below NATS's 1 MiB max_payload.
+    expect(new CommandHandler({ store }).maxEventBytes).toBe(DEFAULT_MAX_EVENT_BYTES);
+    expect(DEFAULT_MAX_EVENT_BYTES).toBeLessThan(1024 * 1024);
+  });
+
   it('loads a past state', async () => {
     await add('a', 2);
     await add('b', 3);
@@ -160,5 +194,18 @@ describe(canonicalJson.name, () => {
     expect(requestHashOf('Add', { by: 1, z: undefined })).toBe(requestHashOf('Add', { by: 1 }));
     expect(requestHashOf('Add', [1, 2])).not.toBe(requestHashOf('Add', [2, 1]));
     expect(requestHashOf('Add', { by: 1 })).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+});
+
+describe(eventWireBytes.name, () => {
+  it('bounds what the outbox publishes: the body encodeEvent writes plus its headers', () => {
+    const data = { flag: { key: 'k', users: Array.from({ length: 500 }, (_, i) => `user-${i}-\u00e9`) } };
+    const metadata = { actor: 'alice', commandId: 'c'.repeat(36), correlationId: 'r'.repeat(36), causationId: 'c'.repeat(36) };
+    const body = JSON.stringify({
+      type: 'FlagCreated', data, metadata, streamId: 'flag-k', streamVersion: 2_147_483_647, eventId: 'e'.repeat(36),
+      schemaVersion: 1, globalPosition: '9'.repeat(19), transactionId: '9'.repeat(20), recordedAt: new Date().toISOString(),
+    });
+    const headers = ['Rg-Event-Type: FlagCreated', 'Rg-Stream-Id: flag-k', 'Rg-Correlation-Id: ' + 'r'.repeat(36), 'Nats-Msg-Id: ' + 'e'.repeat(36)].join('\r\n');
+    expect(eventWireBytes('flag-k', { type: 'FlagCreated', data, metadata })).toBeGreaterThan(Buffer.byteLength(body) + Buffer.byteLength(headers) + 300);
   });
 });

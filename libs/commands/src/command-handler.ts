@@ -14,7 +14,8 @@ import {
 } from '#rollgate/event-store';
 import { currentCorrelationId } from '#rollgate/platform';
 import { applyDecided, foldEvents, streamIdOf, type AggregateType, type DomainEvent, type Folded } from './aggregate.js';
-import { CommandIdConflictError, IdempotencyKeyReusedError, StreamVersionConflictError } from './command.errors.js';
+import { CommandIdConflictError, EventTooLargeError, IdempotencyKeyReusedError, StreamVersionConflictError } from './command.errors.js';
+import { DEFAULT_MAX_EVENT_BYTES, eventWireBytes } from './event-size.js';
 import { requestHashOf } from './request-hash.js';
 import { jitteredRetry, type RetryPolicy } from './retry-policy.js';
 
@@ -74,6 +75,11 @@ export interface CommandHandlerOptions {
   inline?: (events: readonly RecordedEvent[], tx: SqlClient) => Promise<void>;
   /** Awaited after the commit with the last appended position (e.g. until local evaluation engines applied it). */
   afterCommit?: (last: AllPosition) => Promise<unknown>;
+  /**
+   * The most one event may take on the bus once published (`eventWireBytes`), below NATS max_payload; default
+   * DEFAULT_MAX_EVENT_BYTES. A command deciding a larger event is refused with `<AREA>.EVENT_TOO_LARGE`.
+   */
+  maxEventBytes?: number;
 }
 
 /**
@@ -82,13 +88,17 @@ export interface CommandHandlerOptions {
  * answers what it did the first time (`duplicate`) without deciding again; the id of another stream's command is
  * a `<AREA>.COMMAND_ID_CONFLICT`, and the id of another request on the same stream (its fingerprint, command type
  * plus canonical JSON of the command, differs from the one stored with the id) is a `<AREA>.IDEMPOTENCY_KEY_REUSED`.
+ * Every decided event must fit the bus as the outbox will publish it (`maxEventBytes`): a command with one that
+ * would not is a `<AREA>.EVENT_TOO_LARGE` before anything is appended, so the log never holds an unpublishable event.
  */
 export class CommandHandler {
   private readonly retry: RetryPolicy;
   private readonly committed: Array<() => void> = [];
+  readonly maxEventBytes: number;
 
   constructor(private readonly options: CommandHandlerOptions) {
     this.retry = options.retry ?? jitteredRetry();
+    this.maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
   }
 
   /** Called right after every append that committed events (the outbox publisher wakes on it). */
@@ -126,6 +136,7 @@ export class CommandHandler {
       if (events.length === 0) {
         return { key: request.key, streamId, state: current.state, version: current.version, position: current.position, duplicate: false, appended: 0 };
       }
+      this.assertFitsTheBus(aggregate, streamId, events, metadata);
       try {
         return await this.append(aggregate, request, requestHash, current, events, metadata);
       } catch (error) {
@@ -136,6 +147,14 @@ export class CommandHandler {
         }
         await new Promise((resolve) => setTimeout(resolve, this.retry.delayMs(attempt)));
       }
+    }
+  }
+
+  /** Every event of the batch, as the outbox will publish it, within `maxEventBytes`; checked before the append. */
+  private assertFitsTheBus(aggregate: { area: string }, streamId: string, events: readonly DomainEvent[], metadata: EventMetadata): void {
+    for (const event of events) {
+      const bytes = eventWireBytes(streamId, { type: event.type, data: event.data, metadata });
+      if (bytes > this.maxEventBytes) throw new EventTooLargeError(aggregate.area, streamId, event.type, bytes, this.maxEventBytes);
     }
   }
 

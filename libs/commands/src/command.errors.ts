@@ -46,3 +46,22 @@ export class IdempotencyKeyReusedError extends RollgateError {
     );
   }
 }
+
+/** `<AREA>.EVENT_TOO_LARGE` (HTTP 413): a decided event that would not fit the bus. */
+export const eventTooLargeCode = (area: string) => `${area}.EVENT_TOO_LARGE` as const;
+
+/**
+ * A command whose decided event would be larger than the bus carries (its data, metadata and what the outbox adds,
+ * against the configured limit below NATS max_payload). Refused before anything is appended: the log only ever
+ * holds events every subscriber can receive.
+ */
+export class EventTooLargeError extends RollgateError {
+  override readonly name: string = 'EventTooLargeError';
+  constructor(area: string, streamId: string, eventType: string, eventBytes: number, maxEventBytes: number) {
+    super(
+      eventTooLargeCode(area),
+      `the ${eventType} event for ${streamId} would be ${eventBytes} bytes on the bus, over the ${maxEventBytes}-byte limit; nothing was stored`,
+      { details: { streamId, eventType, eventBytes, maxEventBytes } },
+    );
+  }
+}

@@ -1,5 +1,5 @@
 import { bucketPrefix, variantSalt } from './bucketing.js';
-import { compileConditions, type Matcher } from './condition.js';
+import { compileCondition, compileConditions, type Matcher } from './condition.js';
 import type {
   Condition, EvaluationContext, EvaluationErrorCode, EvaluationResult, FlagDefinition, JsonValue, Reason, Rollout, Rule, Segment, Variant,
 } from './flag.model.js';
@@ -297,13 +297,41 @@ export function compileFlag(definition: FlagDefinition, segments: SegmentLookup,
   return build(staticResult, steps, offResult);
 }
 
+// A member list of 100 000 ids is one Set, built once per segment object and shared by every rule (and every
+// environment's engine) that references it; a changed segment is a new object, so entries never go stale.
+const memberships = new WeakMap<Segment, Matcher>();
+
+/** Whether the unit is one of a member list's members (by its `memberAttribute`). */
+function membershipOf(segment: Segment & { memberAttribute: string }): Matcher {
+  let matcher = memberships.get(segment);
+  if (matcher === undefined) {
+    matcher = compileCondition({ attribute: segment.memberAttribute, operator: 'in', values: segment.members ?? [] });
+    memberships.set(segment, matcher);
+  }
+  return matcher;
+}
+
+function allOf(matchers: readonly Matcher[]): Matcher | undefined {
+  if (matchers.length <= 1) return matchers[0];
+  return (context) => {
+    for (let i = 0; i < matchers.length; i++) if (!matchers[i]!(context)) return false;
+    return true;
+  };
+}
+
 function compileRule(rule: Rule, segments: ReadonlyMap<string, Segment>, environment: string, results: ResultBuilder): CompiledRule {
   let conditions: readonly Condition[] = rule.conditions ?? [];
+  const lists: Matcher[] = [];
   if (rule.segments !== undefined && rule.segments.length > 0) {
-    conditions = [...conditions, ...rule.segments.flatMap((k) => segments.get(k)!.conditions)];
+    const used = rule.segments.map((k) => segments.get(k)!);
+    conditions = [...conditions, ...used.flatMap((segment) => segment.conditions)];
+    for (const segment of used) {
+      if (segment.memberAttribute !== undefined) lists.push(membershipOf(segment as Segment & { memberAttribute: string }));
+    }
   }
+  const matched = compileConditions(conditions);
   return new CompiledRule(
-    compileConditions(conditions),
+    allOf(matched === undefined ? lists : [matched, ...lists]),
     compileRollout(rule.rollout ?? ALL_ROLLOUT, environment),
     results.on('TARGETING_MATCH', rule.id, rule.variant),
   );

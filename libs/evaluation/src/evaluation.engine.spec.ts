@@ -243,6 +243,24 @@ describe(EvaluationEngine.name, () => {
       expect(engine.removeSegment('beta-testers')).toBe(true);
     });
 
+    it('a member list segment matches its members (100 000, one Set shared by every rule) and its conditions, never anyone else', () => {
+      const members = Array.from({ length: 100_000 }, (_, i) => `user-${i}`);
+      engine.upsertSegment({ key: 'vip', conditions: [{ attribute: 'country', operator: 'in', values: ['NL'] }], memberAttribute: 'userId', members });
+      engine.upsert(flag('list', { rules: [{ id: 'vip', segments: ['vip'] }], defaultRollout: { type: 'none' } }));
+      engine.upsert(flag('list2', { rules: [{ id: 'vip', segments: ['vip'] }, { id: 'vip2', segments: ['vip'] }], defaultRollout: { type: 'none' } }));
+      expect(engine.evaluate('list', { userId: 'user-99999', country: 'NL' }, false)).toMatchObject({ value: true, reason: 'TARGETING_MATCH', ruleId: 'vip' });
+      expect(engine.isEnabled('list', { userId: 'user-100000', country: 'NL' })).toBe(false);
+      expect(engine.isEnabled('list', { userId: 'user-5', country: 'BE' })).toBe(false);
+      expect(engine.isEnabled('list', { country: 'NL' })).toBe(false);
+      expect(engine.isEnabled('list2', { userId: 'user-0', country: 'NL' })).toBe(true);
+      // A list with no members yet includes nobody (it is not a segment without a member test).
+      engine.upsertSegment({ key: 'vip', conditions: [], memberAttribute: 'userId' });
+      expect(engine.isEnabled('list', { userId: 'user-0' })).toBe(false);
+      engine.upsertSegment({ key: 'vip', conditions: [], memberAttribute: 'email', members: ['a@x.io'] });
+      expect(engine.isEnabled('list', { userId: 'a@x.io' })).toBe(false);
+      expect(engine.isEnabled('list', { email: 'a@x.io' })).toBe(true);
+    });
+
     it('refuses a flag referencing an unknown segment and keeps the previous version', () => {
       engine.upsert(flag('seg', {}));
       expect(() => engine.upsert(flag('seg', { rules: [{ id: 'r', segments: ['ghost'] }] }, { version: 4 }))).toThrow(FlagValidationError);

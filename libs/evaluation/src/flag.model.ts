@@ -51,14 +51,26 @@ export interface Condition {
   caseInsensitive?: boolean;
 }
 
-/** A reusable audience: all its conditions must hold. Referenced by key from rules. */
+/**
+ * A reusable audience: all its conditions must hold, and when `memberAttribute` is set the unit's value of that
+ * attribute must be one of `members` too (a user list: up to MAX_SEGMENT_MEMBERS ids). Referenced by key from rules.
+ */
 export interface Segment {
   key: string;
   name?: string;
   description?: string;
   conditions: Condition[];
+  /** Makes the segment a member list: the context attribute its members are matched on (`userId`). */
+  memberAttribute?: string;
+  /** The list's members (absent = none); only with `memberAttribute`. Changed in chunks, never whole. */
+  members?: string[];
   version?: number;
 }
+
+/** The largest member list a segment holds. */
+export const MAX_SEGMENT_MEMBERS = 100_000;
+/** The longest member id. */
+export const MAX_MEMBER_LENGTH = 256;
 
 export type Rollout =
   | { type: 'all_users' }

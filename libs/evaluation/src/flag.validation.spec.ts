@@ -152,6 +152,15 @@ describe(validateSegment.name, () => {
       .toEqual(['key', 'conditions[0].values[0]']);
   });
 
+  it('checks a member list: its attribute, at most 100 000 members of 1..256 characters, members only on a list', () => {
+    const list = { key: 'vip', conditions: [], memberAttribute: 'userId' };
+    expect(validateSegment({ ...list, members: Array.from({ length: 100_000 }, (_, i) => `u${i}`) })).toEqual([]);
+    expect(validateSegment({ ...list, members: Array.from({ length: 100_001 }, (_, i) => `u${i}`) }).map((p) => p.path)).toEqual(['members']);
+    expect(validateSegment({ ...list, members: ['ok', '', 'x'.repeat(257), 7] as never }).map((p) => p.path)).toEqual(['members']);
+    expect(validateSegment({ key: 'vip', conditions: [], members: ['a'] }).map((p) => p.message)).toEqual(['only a member list (memberAttribute set) has members']);
+    expect(validateSegment({ ...list, memberAttribute: '' }).map((p) => p.path)).toEqual(['memberAttribute']);
+  });
+
   it('prefixes paths with the given one', () => {
     expect(validateSegment({ key: 'staff', conditions: [{ attribute: '', operator: 'in', values: ['x'] }] }, 'segments[2]').map((p) => p.path))
       .toEqual(['segments[2].conditions[0].attribute']);

@@ -2,7 +2,7 @@ import ipaddr from 'ipaddr.js';
 import semver from 'semver';
 import { asTime, compileRegex } from './condition.js';
 import type { Condition, FlagDefinition, Rollout, Segment } from './flag.model.js';
-import { FLAG_TYPES, OPERATORS, PPM_MAX } from './flag.model.js';
+import { FLAG_TYPES, MAX_MEMBER_LENGTH, MAX_SEGMENT_MEMBERS, OPERATORS, PPM_MAX } from './flag.model.js';
 
 export interface ValidationProblem {
   /** JSON-path-like location, e.g. `environments.production.rules[0].conditions[1].values[0]`. */
@@ -193,8 +193,19 @@ export function validateSegment(segment: unknown, path = ''): ValidationProblem[
   if (typeof s.key !== 'string' || !FLAG_KEY_PATTERN.test(s.key)) out.add('key', `must match ${FLAG_KEY_PATTERN}`);
   if (!Array.isArray(s.conditions)) out.add('conditions', 'must be an array');
   else validateConditions(s.conditions, 'conditions', out);
+  if (s.memberAttribute !== undefined && !isNonEmptyString(s.memberAttribute)) out.add('memberAttribute', 'must be a non-empty string');
+  const members: unknown = s.members;
+  if (members !== undefined) {
+    if (s.memberAttribute === undefined) out.add('members', 'only a member list (memberAttribute set) has members');
+    if (!Array.isArray(members)) out.add('members', 'must be an array of strings');
+    else if (members.length > MAX_SEGMENT_MEMBERS) out.add('members', `must hold at most ${MAX_SEGMENT_MEMBERS} members`);
+    // 100 000 members: one type and length check each, no path built unless one fails.
+    else if (someNot(members, isMemberId)) out.add('members', `must be strings of 1..${MAX_MEMBER_LENGTH} characters`);
+  }
   return out.list;
 }
+
+const isMemberId = (v: unknown): boolean => typeof v === 'string' && v.length > 0 && v.length <= MAX_MEMBER_LENGTH;
 
 function validateVariants(d: FlagDefinition, out: Problems): Set<string> | null {
   const variantKeys = new Set<string>();

@@ -5,6 +5,8 @@ export interface LogTailOptions {
   /** How often the log is read when nobody wakes the tail (ms). */
   pollIntervalMs: number;
   batchSize?: number;
+  /** Runs after each batch is applied and before waiters hear of it (work best done once per batch). */
+  afterBatch?: () => void;
   onError?: (error: unknown) => void;
 }
 
@@ -21,6 +23,7 @@ export class LogTail {
   private position: AllPosition = START;
   private waiters: Array<{ position: AllPosition; resolve: (applied: boolean) => void }> = [];
   private readonly batchSize: number;
+  private readonly afterBatch: (() => void) | undefined;
   private readonly loop: WakeableLoop;
   private reading: Promise<number> | undefined;
 
@@ -30,6 +33,7 @@ export class LogTail {
     options: LogTailOptions,
   ) {
     this.batchSize = options.batchSize ?? 1_000;
+    this.afterBatch = options.afterBatch;
     this.loop = new WakeableLoop(
       async () => {
         await this.catchUp();
@@ -86,6 +90,7 @@ export class LogTail {
     for (;;) {
       const events = await this.store.readAll(this.position, this.batchSize);
       for (const event of events) this.apply(event);
+      this.afterBatch?.();
       if (events.length > 0) {
         const last = events[events.length - 1]!;
         this.position = { transactionId: last.transactionId, globalPosition: last.globalPosition };

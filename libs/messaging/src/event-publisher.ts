@@ -26,6 +26,8 @@ export interface PublisherMetrics {
    * an event the store does not hold (forged). Each stream message is counted once per publisher instance.
    */
   foreign?(count: number): void;
+  /** `count` stored events were parked: too large for the server's max_payload, so never published (logged each). */
+  parked?(count: number): void;
 }
 
 export interface PublisherLogger {
@@ -58,7 +60,16 @@ export interface EventPublisherOptions {
   window?: number;
   metrics?: PublisherMetrics;
   logger?: PublisherLogger;
+  /**
+   * The server's max_payload; by default read from the JetStream client's connection (`nc.info`). An event whose
+   * message would exceed it is parked rather than published (the command core refuses such events; only an older or
+   * foreign row gets here).
+   */
+  maxPayload?: () => number | undefined;
 }
+
+/** Room for the headers JetStream's publish adds (Nats-Msg-Id, Nats-Expected-Stream, Nats-Expected-Last-Msg-Id). */
+const PUBLISH_HEADER_ALLOWANCE = 256;
 
 interface Resume {
   position: AllPosition;
@@ -93,6 +104,7 @@ export class EventPublisher {
   private leading = false;
   private position: AllPosition = START;
   private publishedTotal = 0;
+  private parkedTotal = 0;
   /** Stream sequences up to this one were already counted as foreign (or are the publisher's own). */
   private foreignCountedThrough = 0;
 
@@ -125,8 +137,8 @@ export class EventPublisher {
     this.loop.wake();
   }
 
-  status(): { leader: boolean; position: AllPosition; published: number } {
-    return { leader: this.leading, position: this.position, published: this.publishedTotal };
+  status(): { leader: boolean; position: AllPosition; published: number; parked: number } {
+    return { leader: this.leading, position: this.position, published: this.publishedTotal, parked: this.parkedTotal };
   }
 
   /** One turn of the loop: lead for as long as the lease holds, or wait and try again when another replica leads. */
@@ -262,15 +274,20 @@ export class EventPublisher {
       }
       for (let i = 0; i < batch.length && active(); i += this.window) {
         const slice = batch.slice(i, i + this.window);
-        const firstExpect = skipExpect !== undefined && skipExpect === lastMsgId ? undefined : lastMsgId;
-        skipExpect = undefined;
-        await this.publishWindow(slice, firstExpect, lastMsgId);
+        const publishable = this.withoutOversized(slice);
+        if (publishable.length > 0) {
+          const firstExpect = skipExpect !== undefined && skipExpect === lastMsgId ? undefined : lastMsgId;
+          skipExpect = undefined;
+          await this.publishWindow(publishable, firstExpect, lastMsgId);
+          // The chain of expected ids runs through published messages only: a parked event is not in the stream.
+          lastMsgId = publishable[publishable.length - 1]!.eventId;
+        }
+        // Past the parked ones too, so an unpublishable row never holds the outbox up.
         const newest = slice[slice.length - 1]!;
-        lastMsgId = newest.eventId;
         position = { transactionId: newest.transactionId, globalPosition: newest.globalPosition };
         this.position = position;
-        this.publishedTotal += slice.length;
-        this.options.metrics?.published?.(slice.length);
+        this.publishedTotal += publishable.length;
+        this.options.metrics?.published?.(publishable.length);
         this.options.metrics?.lagSeconds?.(Math.max(0, (Date.now() - newest.recordedAt.getTime()) / 1000));
       }
       // The checkpoint only matters when the stream is empty (new or rebuilt); never move it backwards.
@@ -279,6 +296,37 @@ export class EventPublisher {
         checkpoint = position;
       }
     }
+  }
+
+  /**
+   * The events whose message fits the server's max_payload. The others are parked: logged, counted, never tried
+   * (NATS refuses them, and retrying would hold up every later event). Subscribers see a gap in that stream's
+   * versions and re-snapshot, so they still end at the service's state.
+   */
+  private withoutOversized(events: readonly RecordedEvent[]): RecordedEvent[] {
+    const maxPayload = this.maxPayload();
+    if (maxPayload === undefined) return [...events];
+    const fitting: RecordedEvent[] = [];
+    for (const event of events) {
+      const { body, headers } = encodeEvent(event);
+      const bytes = Buffer.byteLength(body) + headerBytes(headers) + PUBLISH_HEADER_ALLOWANCE;
+      if (bytes <= maxPayload) {
+        fitting.push(event);
+        continue;
+      }
+      this.parkedTotal++;
+      this.options.metrics?.parked?.(1);
+      this.logger.error(
+        `${this.name}: parked event ${event.eventId} (${event.streamId} v${event.streamVersion} ${event.type}, ` +
+          `position ${event.globalPosition}): ${bytes} bytes exceed the server's max_payload of ${maxPayload}; not published`,
+      );
+    }
+    return fitting;
+  }
+
+  private maxPayload(): number | undefined {
+    if (this.options.maxPayload !== undefined) return this.options.maxPayload();
+    return (this.options.js as unknown as { nc?: { info?: { max_payload?: number } } }).nc?.info?.max_payload;
   }
 
   /** Publishes in order; each message but the first expects its predecessor as the stream's last msg id. */
@@ -314,6 +362,13 @@ export class EventPublisher {
   private sleep(ms: number): Promise<void> {
     return this.loop.sleep(ms);
   }
+}
+
+/** The size of headers on the wire: `NATS/1.0\r\n`, one `Name: value\r\n` per value, and a closing `\r\n`. */
+function headerBytes(headers: MsgHdrs): number {
+  let bytes = 'NATS/1.0\r\n\r\n'.length;
+  for (const [name, values] of headers) for (const value of values) bytes += Buffer.byteLength(`${name}: ${value}\r\n`);
+  return bytes;
 }
 
 function isWrongLastMsgId(err: unknown): boolean {

@@ -1,6 +1,15 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
-import { decodeEventWire, eventStreamName, subjects, type EventWire, type FlagSnapshot, type Reply } from '#rollgate/contracts';
+import {
+  decodeEventWire,
+  eventStreamName,
+  readPagedSnapshot,
+  subjects,
+  type EventWire,
+  type FlagSnapshot,
+  type FlagSnapshotPage,
+  type Reply,
+} from '#rollgate/contracts';
 import type { ClientEvents } from './client-events.js';
 import type { ClientStats, FlagStore } from './flag-store.js';
 import type { ClientConfig, RollgateClientOptions } from './rollgate.options.js';
@@ -295,19 +304,48 @@ export class FlagFeed {
     }
   }
 
+  /**
+   * The environment's snapshot in pages (`paged`: one bus request per page, each below max_payload, any size in
+   * all), joined when every page is of one state; read again from the first page when the environment changed
+   * meanwhile. A flags service too old to page (it refuses the field) is asked for the whole snapshot at once.
+   */
   private async requestSnapshot(nc: NatsConnection): Promise<FlagSnapshot> {
     const environment = this.config.environment;
     // Queries are the raw query object (apps/flags README, "Queries"): an envelope is refused as unknown fields.
     const subject = this.subject(subjects.query('flags', 'snapshot'));
-    const msg = await nc.request(subject, JSON.stringify({ environment }), { timeout: this.options.requestTimeoutMs ?? 5_000 });
-    const reply = msg.json<Reply<FlagSnapshot>>();
-    if (!reply.ok) throw new SdkError('SDK.SNAPSHOT_FAILED', `${reply.error.code}: ${reply.error.message}`);
-    const snapshot = reply.result;
+    const timeout = this.options.requestTimeoutMs ?? 5_000;
+    const ask = async <Result>(query: object): Promise<Reply<Result>> => (await nc.request(subject, JSON.stringify(query), { timeout })).json<Reply<Result>>();
+    let snapshot: FlagSnapshot;
+    try {
+      const paged = await readPagedSnapshot(
+        async (query) => {
+          const reply = await ask<FlagSnapshotPage>(query);
+          if (!reply.ok) throw new SdkError('SDK.SNAPSHOT_FAILED', `${reply.error.code}: ${reply.error.message}`, { cause: reply.error });
+          return reply.result;
+        },
+        environment,
+        this.options.snapshotPageBytes === undefined ? {} : { pageBytes: this.options.snapshotPageBytes },
+      );
+      snapshot = paged.snapshot;
+      this.stats.snapshotPages += paged.pages;
+    } catch (error) {
+      if (!(error instanceof SdkError && isUnknownField(error.cause, 'paged'))) throw error;
+      const reply = await ask<FlagSnapshot>({ environment });
+      if (!reply.ok) throw new SdkError('SDK.SNAPSHOT_FAILED', `${reply.error.code}: ${reply.error.message}`);
+      snapshot = reply.result;
+      this.stats.snapshotPages++;
+    }
     if (snapshot.environment !== environment || !Array.isArray(snapshot.flags)) {
       throw new SdkError('SDK.SNAPSHOT_FAILED', `snapshot reply is not for ${environment}`);
     }
     return { ...snapshot, position: String(snapshot.position ?? '0'), segments: snapshot.segments ?? [] };
   }
+}
+
+/** A GENERIC.VALIDATION error naming `field` as not allowed: the responder predates it. */
+function isUnknownField(error: unknown, field: string): boolean {
+  const body = error as { code?: unknown; details?: { problems?: Array<{ path?: unknown }> } } | undefined;
+  return body?.code === 'GENERIC.VALIDATION' && (body.details?.problems ?? []).some((problem) => problem.path === field);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,4 +1,4 @@
-import { EvaluationEngine } from '#rollgate/evaluation';
+import { EvaluationEngine, type Segment } from '#rollgate/evaluation';
 import { causeOf, type ClientEvents, type FlagChangeEvent } from './client-events.js';
 import { FlagSync, type SyncResult } from './flag-sync.js';
 import type { ClientConfig } from './rollgate.options.js';
@@ -6,6 +6,8 @@ import type { ClientConfig } from './rollgate.options.js';
 /** Counters for tests, benchmarks and logs. */
 export interface ClientStats {
   snapshots: number;
+  /** Snapshot pages received (a snapshot of any size comes in pages below the bus's payload limit). */
+  snapshotPages: number;
   eventsApplied: number;
   duplicates: number;
   gaps: number;
@@ -30,6 +32,13 @@ export class FlagStore {
   readonly sync: FlagSync;
   /** Wall-clock time of the last applied change, for the status report. */
   appliedAt: number | null = null;
+  /**
+   * Segment changes not yet compiled into the engine. A member list arrives as up to 100 chunk events in a burst;
+   * recompiling its 100 000 ids for each would cost a second, so the last version of each segment is compiled
+   * once, on the next turn of the event loop or before the next flag change (which may reference it).
+   */
+  private readonly pendingSegments = new Map<string, Segment | null>();
+  private flushScheduled = false;
 
   constructor(
     private readonly config: ClientConfig,
@@ -45,6 +54,8 @@ export class FlagStore {
     const { engine, stats, config } = this;
     stats.duplicates += result.duplicates;
     if (result.reload !== null) {
+      // The reload holds every segment as of the snapshot and its replayed events: what was pending is in it.
+      this.pendingSegments.clear();
       const report = engine.load({ environment: config.environment, position: result.reload.position, flags: result.reload.flags, segments: result.reload.segments });
       stats.rejectedFlags += report.rejected.length;
       for (const rejected of report.rejected) config.logger.warn('flag left out: invalid', { key: rejected.key, problems: rejected.problems });
@@ -52,17 +63,14 @@ export class FlagStore {
     for (const op of result.ops) {
       if (op.kind === 'segment') {
         if (op.event === null) continue;
-        try {
-          if (op.segment === null) engine.removeSegment(op.key);
-          else engine.upsertSegment(op.segment);
-        } catch (error) {
-          config.logger.warn('segment change refused by the engine', { key: op.key, error: String(error) });
-        }
+        this.pendingSegments.set(op.key, op.segment);
+        this.scheduleSegmentFlush();
         stats.eventsApplied++;
         continue;
       }
       if (op.kind === 'flag' && op.event !== null) {
         stats.eventsApplied++;
+        this.flushSegments();
         try {
           engine.upsert(op.flag);
         } catch (error) {
@@ -79,6 +87,7 @@ export class FlagStore {
           : { key: op.key, oldVersion: op.oldVersion, newVersion: undefined, flag: null, cause: { eventType: 'Snapshot' } };
       this.events.emitChange(change);
     }
+    if (result.reload !== null && this.pendingSegments.size > 0) this.flushSegments();
     if (result.resnapshot && !fromSnapshot) {
       stats.gaps++;
       this.events.emitStatus('resnapshot', 'gap');
@@ -88,5 +97,29 @@ export class FlagStore {
       this.appliedAt = config.clock();
       this.hooks.changed();
     }
+  }
+
+  /** Compiles the pending segment changes (the newest version of each) into the engine. */
+  flushSegments(): void {
+    if (this.pendingSegments.size === 0) return;
+    const pending = [...this.pendingSegments];
+    this.pendingSegments.clear();
+    for (const [key, segment] of pending) {
+      try {
+        if (segment === null) this.engine.removeSegment(key);
+        else this.engine.upsertSegment(segment);
+      } catch (error) {
+        this.config.logger.warn('segment change refused by the engine', { key, error: String(error) });
+      }
+    }
+  }
+
+  private scheduleSegmentFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flushSegments();
+    });
   }
 }

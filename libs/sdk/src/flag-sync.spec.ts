@@ -102,15 +102,38 @@ describe(FlagSync.name, () => {
     expect(next.reload?.flags.map((f) => f.key)).toEqual(['a']);
   });
 
-  it('applies segment events as whole states, including after a removal absent from snapshots', () => {
+  it('applies segment events in version order; a removed segment is known from the snapshot, so its old events are duplicates', () => {
     const sync = new FlagSync(ENV);
     sync.loadSnapshot({ environment: ENV, position: '0', flags: [], segments: [] });
-    const defined = wire('segment-beta', 3, { type: 'SegmentDefined', data: { segment: { key: 'beta', conditions: [] } } });
-    expect(sync.receive(defined).ops).toEqual([{ kind: 'segment', key: 'beta', segment: { key: 'beta', conditions: [], version: 3 }, event: defined }]);
+    const defined = wire('segment-beta', 1, { type: 'SegmentDefined', data: { segment: { key: 'beta', conditions: [] } } });
+    expect(sync.receive(defined).ops).toEqual([{ kind: 'segment', key: 'beta', segment: { key: 'beta', conditions: [], version: 1 }, event: defined }]);
     expect(sync.receive(defined).duplicates).toBe(1);
-    const removed = wire('segment-beta', 4, { type: 'SegmentRemoved', data: {} });
+    const removed = wire('segment-beta', 2, { type: 'SegmentRemoved', data: {} });
     expect(sync.receive(removed).ops[0]).toMatchObject({ kind: 'segment', segment: null });
     expect([...sync.allSegments()]).toEqual([]);
+    expect(sync.toSnapshot().removedSegments).toEqual([{ key: 'beta', version: 2 }]);
+    // A later snapshot lacks the segment but names its last version; the old events still in flight are old news.
+    sync.requestSnapshot();
+    sync.receive(defined);
+    sync.receive(removed);
+    const after = sync.loadSnapshot({ environment: ENV, position: removed.globalPosition, flags: [], segments: [], removedSegments: [{ key: 'beta', version: 2 }] });
+    expect(after).toMatchObject({ resnapshot: false, duplicates: 2 });
+    // A hole in a segment's versions is a gap, as for flags.
+    expect(sync.receive(wire('segment-beta', 4, { type: 'SegmentDefined', data: { segment: { key: 'beta', conditions: [] } } })).resnapshot).toBe(true);
+  });
+
+  it('builds a member list from its chunks in order and re-snapshots when one is missing', () => {
+    const sync = new FlagSync(ENV);
+    sync.loadSnapshot({ environment: ENV, position: '0', flags: [], segments: [] });
+    const list = (version: number, type: 'SegmentMembersAdded' | 'SegmentMembersRemoved', members: string[]) =>
+      wire('segment-vip', version, { type, data: { members } });
+    sync.receive(wire('segment-vip', 1, { type: 'SegmentDefined', data: { segment: { key: 'vip', conditions: [], memberAttribute: 'userId' } } }));
+    sync.receive(list(2, 'SegmentMembersAdded', ['a', 'b']));
+    sync.receive(list(3, 'SegmentMembersAdded', ['c']));
+    sync.receive(list(4, 'SegmentMembersRemoved', ['a']));
+    expect([...sync.allSegments()]).toEqual([{ key: 'vip', conditions: [], memberAttribute: 'userId', members: ['b', 'c'], version: 4 }]);
+    expect(sync.receive(list(6, 'SegmentMembersAdded', ['e']))).toMatchObject({ resnapshot: true, ops: [] });
+    expect([...sync.allSegments()][0]!.members).toEqual(['b', 'c']);
   });
 
   it('drops its buffer past maxPending and takes one more snapshot after the one in flight', () => {
@@ -170,11 +193,12 @@ describe(FlagSync.name, () => {
     const sync = new FlagSync(ENV);
     sync.loadSnapshot({ environment: ENV, position: '0', flags: [], segments: [{ key: 'beta', conditions: [], version: 3 }] });
     const forged: EventWire = { ...wire('segment-beta', 1000, { type: 'SegmentRemoved', data: {} }), eventId: 'forged-beta' };
-    expect(sync.receive(forged).ops).toHaveLength(1);
+    expect(sync.receive(forged)).toMatchObject({ resnapshot: true, ops: [] });
     const real: EventWire = wire('segment-beta', 4, { type: 'SegmentDefined', data: { segment: { key: 'beta', conditions: [{ attribute: 'plan', operator: 'eq', values: ['pro'] }] } } });
     expect(sync.receive(real)).toMatchObject({ resnapshot: true, duplicates: 0 });
     const after = sync.loadSnapshot({ environment: ENV, position: real.globalPosition, flags: [], segments: [{ key: 'beta', conditions: [], version: 4 }] });
-    expect(after.resnapshot).toBe(false);
+    expect(after.resnapshot).toBe(true);
+    // The forged event still sits in the buffer after the real one: it stays a gap, never applied.
     expect([...sync.allSegments()]).toEqual([{ key: 'beta', conditions: [], version: 4 }]);
   });
 

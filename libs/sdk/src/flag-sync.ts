@@ -2,6 +2,7 @@ import {
   evolveFlag,
   evolveSegment,
   FLAG_EVENT_TYPES,
+  SEGMENT_EVENT_TYPES,
   type EventWire,
   type FlagDefinition,
   type FlagEvent,
@@ -45,7 +46,7 @@ export interface FlagSyncOptions {
 const FLAG_STREAM = 'flag-';
 const SEGMENT_STREAM = 'segment-';
 const FLAG_TYPES = new Set<string>(FLAG_EVENT_TYPES);
-const SEGMENT_TYPES = new Set(['SegmentDefined', 'SegmentRemoved']);
+const SEGMENT_TYPES = new Set<string>(SEGMENT_EVENT_TYPES);
 /** Event ids remembered per stream since the last snapshot; older versions fall back to the version rule. */
 const APPLIED_IDS_PER_STREAM = 32;
 
@@ -77,9 +78,9 @@ function sameIgnoringVersion(a: FlagDefinition, b: FlagDefinition): boolean {
  * (an event at or below them is a duplicate). A forged event therefore never makes the real event with the same
  * version count as a duplicate; at worst it costs one snapshot.
  *
- * Segment events carry the whole segment (or its removal), so a newer one is applied even across a hole: the
- * result is the same as applying every one in order, and removed segments (absent from snapshots) never force
- * endless re-snapshots.
+ * Segment events follow the same rule as flag events (a member list's members arrive as chunk deltas, so a hole
+ * cannot be skipped). A snapshot names removed segments with their last version (`removedSegments`), so the older
+ * events of a removed segment still in flight count as duplicates rather than as holes.
  */
 export class FlagSync {
   private modeValue: SyncMode = 'awaiting-snapshot';
@@ -130,7 +131,8 @@ export class FlagSync {
 
   /** What a snapshot file holds: enough to resume exactly here. */
   toSnapshot(): FlagSnapshot {
-    return { environment: this.environment, position: this.position, flags: [...this.flags.values()], segments: [...this.segments.values()] };
+    const removedSegments = [...this.segmentVersions].filter(([key]) => !this.segments.has(key)).map(([key, version]) => ({ key, version }));
+    return { environment: this.environment, position: this.position, flags: [...this.flags.values()], segments: [...this.segments.values()], removedSegments };
   }
 
   /** Stop applying and wait for a snapshot (a reconnect, a consumer reset, any doubt). */
@@ -176,10 +178,10 @@ export class FlagSync {
     }
     this.flags.clear();
     for (const [key, flag] of next) this.flags.set(key, flag);
-    // Segment versions restart from the snapshot: removed segments are absent from it, and the ordered feed still
-    // delivers every segment event after the subscription started, so the last one applied is the newest.
+    // Segment versions restart from the snapshot: its segments, and the versions its removed segments ended at.
     this.segments.clear();
     this.segmentVersions.clear();
+    for (const removed of snapshot.removedSegments ?? []) this.segmentVersions.set(removed.key, removed.version);
     for (const segment of snapshot.segments ?? []) {
       this.segments.set(segment.key, segment);
       this.segmentVersions.set(segment.key, segment.version ?? 0);
@@ -278,6 +280,7 @@ export class FlagSync {
       const key = streamId.slice(SEGMENT_STREAM.length);
       const local = this.segmentVersions.get(key) ?? 0;
       if (version <= local) return this.seenBefore(event, result);
+      if (version !== local + 1) return 'gap';
       const segment = evolveSegment(this.segments.get(key) ?? null, event as unknown as SegmentEvent, version);
       this.segmentVersions.set(key, version);
       this.remember(event);

@@ -121,6 +121,33 @@ describe(`${RollgateClient.name} against a real NATS JetStream`, () => {
     expectSameAsService(client, service);
   });
 
+  it('loads a snapshot in pages, applies a member list arriving in chunks, and falls back to one request for a service that cannot page', async () => {
+    for (let i = 0; i < 7; i++) await service.append(`flag-f${i}`, booleanFlag(`f${i}`, ENV, true));
+    await service.append('segment-vip', { type: 'SegmentDefined', data: { segment: { key: 'vip', conditions: [], memberAttribute: 'userId' } } });
+    await service.append('segment-vip', { type: 'SegmentMembersAdded', data: { members: ['a', 'b'] } });
+    await service.append('flag-listed', {
+      type: 'FlagCreated',
+      data: { flag: { key: 'listed', name: 'listed', type: 'user_list', environments: { [ENV]: { enabled: true, rules: [{ id: 'vip', segments: ['vip'] }], defaultRollout: { type: 'none' } } } } },
+    });
+    service.flagsPerPage = 3;
+    const client = await open(clientOptions(service, SHARED_NATS));
+    expect(client.stats.snapshotPages).toBe(3);
+    expect(client.flagCount).toBe(8);
+    expect([client.isEnabled('listed', { userId: 'a' }), client.isEnabled('listed', { userId: 'c' })]).toEqual([true, false]);
+    // A burst of chunks: each applied in order, compiled once.
+    for (const members of [['c'], ['d', 'e'], ['f']]) await service.append('segment-vip', { type: 'SegmentMembersAdded', data: { members } });
+    await service.append('segment-vip', { type: 'SegmentMembersRemoved', data: { members: ['a'] } });
+    await waitFor('the list changes applied', () => client.isEnabled('listed', { userId: 'f' }) && !client.isEnabled('listed', { userId: 'a' }));
+    expect(client.snapshot().segments).toEqual([{ key: 'vip', conditions: [], memberAttribute: 'userId', members: ['b', 'c', 'd', 'e', 'f'], version: 6 }]);
+    expectSameAsService(client, service);
+
+    service.refusePaging = true;
+    const old = await open(clientOptions(service, SHARED_NATS));
+    expect(old.flagCount).toBe(8);
+    expect(old.isEnabled('listed', { userId: 'e' })).toBe(true);
+    expect(old.stats.snapshotPages).toBe(1);
+  });
+
   it('publishes outcome batches that add up to the tracked workload, and its applied position', async () => {
     await service.append('flag-pay', booleanFlag('pay', ENV, true));
     const client = await open(clientOptions(service, SHARED_NATS, { outcomes: { enabled: true, windowMs: 60_000 } }));

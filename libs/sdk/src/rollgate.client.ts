@@ -27,7 +27,7 @@ export class RollgateClient {
   /** Resolves once flags are loaded (from NATS, or from the snapshot file when NATS is unreachable). */
   readonly ready: Promise<void>;
   /** Counters for tests, benchmarks and logs. */
-  readonly stats: ClientStats = { snapshots: 0, eventsApplied: 0, duplicates: 0, gaps: 0, badMessages: 0, rejectedFlags: 0, batchesPublished: 0 };
+  readonly stats: ClientStats = { snapshots: 0, snapshotPages: 0, eventsApplied: 0, duplicates: 0, gaps: 0, badMessages: 0, rejectedFlags: 0, batchesPublished: 0 };
 
   private readonly events: ClientEvents;
   private readonly store: FlagStore;

@@ -23,8 +23,10 @@ export interface RollgateClientOptions {
   connection?: NatsConnection;
   /** Identifies this client in outcome batches and status reports; default a random UUID. */
   clientId?: string;
-  /** Timeout of one snapshot request. Default 5 000 ms. */
+  /** Timeout of one snapshot request (one page of a snapshot). Default 5 000 ms. */
   requestTimeoutMs?: number;
+  /** The most one snapshot page holds (bytes); default the flags service's page size (512 KiB). */
+  snapshotPageBytes?: number;
   /** `RollgateClient.connect` gives up (and closes the client) after this long without a first load. Default 15 000 ms. */
   readyTimeoutMs?: number;
   /** After this long without a connection, results carry reason STALE. Default 30 000 ms. */

@@ -7,3 +7,4 @@ export * from './service.module.js';
 export * from './service.app.js';
 export * from './service.main.js';
 export * from './nats-correlation.interceptor.js';
+export { maxReplyBytes, ReplySizeInterceptor } from './reply-size.interceptor.js';

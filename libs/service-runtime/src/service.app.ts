@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { queueGroup } from '#rollgate/contracts';
-import { natsLogin, natsMicroserviceOptions, natsServers } from '#rollgate/messaging';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { NATS_CONNECTION, natsLogin, natsMicroserviceOptions, natsServers } from '#rollgate/messaging';
 import {
   createLogger,
   createValidationPipe,
@@ -13,6 +14,7 @@ import {
   type Environment,
 } from '#rollgate/platform';
 import { NatsCorrelationInterceptor } from './nats-correlation.interceptor.js';
+import { maxReplyBytes, ReplySizeInterceptor } from './reply-size.interceptor.js';
 import type { ServiceDefinition } from './service.definition.js';
 import type { ServiceEnv } from './service.env.js';
 import { ServiceModule } from './service.module.js';
@@ -46,7 +48,8 @@ export async function createServiceApp<Env extends ServiceEnv>(
   );
   microservice.useGlobalPipes(createValidationPipe());
   microservice.useGlobalFilters(new RpcErrorFilter());
-  microservice.useGlobalInterceptors(new NatsCorrelationInterceptor());
+  const nc = app.get<NatsConnection>(NATS_CONNECTION);
+  microservice.useGlobalInterceptors(new NatsCorrelationInterceptor(), new ReplySizeInterceptor(() => maxReplyBytes(nc)));
   // init() runs the bootstrap hooks (catch-ups, seeds) before any subscription exists.
   await app.init();
   await app.startAllMicroservices();

@@ -1,4 +1,5 @@
 import { IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { DEFAULT_MAX_EVENT_BYTES } from '#rollgate/commands';
 import { BaseEnv, ToNumber } from '#rollgate/platform';
 
 /** The variables every service with an event store reads besides the platform's. */
@@ -14,4 +15,15 @@ export class ServiceEnv extends BaseEnv {
   @IsString()
   @Matches(/^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/, { message: 'ROLLGATE_EVENT_SUBJECT_ROOT must be dot-separated tokens' })
   ROLLGATE_EVENT_SUBJECT_ROOT = 'rg.evt';
+
+  /**
+   * The most one event may take on the bus once published (libs/commands `eventWireBytes`): a command deciding a
+   * larger one is refused (`<AREA>.EVENT_TOO_LARGE`, 413) before anything is appended. Keep it below the NATS
+   * server's max_payload (1 MiB by default); the service warns at start when it is not.
+   */
+  @ToNumber()
+  @IsInt()
+  @Min(16 * 1024)
+  @Max(64 * 1024 * 1024)
+  ROLLGATE_MAX_EVENT_BYTES = DEFAULT_MAX_EVENT_BYTES;
 }

@@ -2,7 +2,9 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Pool } from 'pg';
+import { Registry } from 'prom-client';
 import { CommandHandler } from '#rollgate/commands';
+import { createCounter } from '#rollgate/platform';
 import { PgLeaderElection, PostgresEventStore, ProjectionRunner } from '#rollgate/event-store';
 import { EventPublisher, ensureEventStream, NATS_CONNECTION, NatsLifecycle } from '#rollgate/messaging';
 import { EVENT_STORE, PG_POOL } from './runtime.tokens.js';
@@ -31,6 +33,7 @@ export class ServiceRuntime implements OnApplicationBootstrap, BeforeApplication
     @Inject(PG_POOL) pool: Pool,
     @Inject(EVENT_STORE) private readonly store: PostgresEventStore,
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    private readonly registry: Registry,
   ) {
     for (const spec of definition.asyncProjections ?? []) {
       const projection = spec.create();
@@ -61,6 +64,17 @@ export class ServiceRuntime implements OnApplicationBootstrap, BeforeApplication
 
   private async startPublisher(stream: string | undefined): Promise<void> {
     const jsm = await jetstreamManager(this.nc);
+    const maxPayload = this.nc.info?.max_payload;
+    if (maxPayload !== undefined && this.commands.maxEventBytes > maxPayload) {
+      this.logger.warn(
+        `ROLLGATE_MAX_EVENT_BYTES (${this.commands.maxEventBytes}) is above the NATS server's max_payload (${maxPayload}): ` +
+          'events between the two are stored but parked by the publisher, never delivered',
+      );
+    }
+    const parked = createCounter(this.registry, {
+      name: 'rollgate_publisher_parked_events_total',
+      help: 'Stored events the outbox publisher could not publish (larger than the NATS max_payload) and skipped',
+    });
     const publisher = new EventPublisher({
       service: this.definition.name,
       store: this.store,
@@ -68,6 +82,8 @@ export class ServiceRuntime implements OnApplicationBootstrap, BeforeApplication
       js: jetstream(this.nc),
       jsm,
       target: { ...(stream === undefined ? {} : { stream }), subjectRoot: this.env.ROLLGATE_EVENT_SUBJECT_ROOT },
+      maxPayload: () => this.nc.info?.max_payload,
+      metrics: { parked: (count) => parked.inc(count) },
       logger: {
         log: (message) => this.logger.log(message),
         warn: (message) => this.logger.warn(message),

@@ -53,10 +53,11 @@ export class StoreModule {
 /** The command handler, beside the service's providers: it takes their inline projection and position waiter. */
 export const commandHandlerProvider: Provider = {
   provide: CommandHandler,
-  inject: [EVENT_STORE, { token: INLINE_PROJECTION, optional: true }, { token: APPLIED_POSITION_WAITER, optional: true }],
-  useFactory: (store: PostgresEventStore, inline?: InlineProjection, waiter?: AppliedPositionWaiter) =>
+  inject: [EVENT_STORE, ServiceEnv, { token: INLINE_PROJECTION, optional: true }, { token: APPLIED_POSITION_WAITER, optional: true }],
+  useFactory: (store: PostgresEventStore, env: ServiceEnv, inline?: InlineProjection, waiter?: AppliedPositionWaiter) =>
     new CommandHandler({
       store,
+      maxEventBytes: env.ROLLGATE_MAX_EVENT_BYTES,
       ...(inline === undefined ? {} : { inline: (events, tx) => inline.apply(events, tx) }),
       ...(waiter === undefined ? {} : { afterCommit: (last) => waiter.waitFor(last, APPLY_WAIT_MS) }),
     }),

@@ -69,6 +69,25 @@ const fromRow = (row: AuditRow): AuditEntry => ({
   after: row.after,
 });
 
+/**
+ * Entries carry two whole definitions each (up to 256 KiB apiece): a page stops early, at what one bus reply
+ * holds, and `next` goes on from there. The first entry always goes in.
+ */
+class ReplyBudget {
+  private used = 512;
+  private items = 0;
+  constructor(private readonly maxBytes: number) {}
+
+  take(entry: unknown): boolean {
+    if (this.maxBytes === Infinity) return true;
+    const bytes = Buffer.byteLength(JSON.stringify(entry)) + 1;
+    if (this.items > 0 && this.used + bytes > this.maxBytes) return false;
+    this.used += bytes;
+    this.items++;
+    return true;
+  }
+}
+
 @Injectable()
 export class AuditQueries {
   constructor(
@@ -80,28 +99,35 @@ export class AuditQueries {
    * One flag's history straight from its stream (never behind the log, unlike the async audit table): oldest
    * first, `limit` entries from `fromVersion`; `next` is the version to continue from.
    */
-  async history(query: FlagHistoryQuery): Promise<Page<AuditEntry>> {
+  async history(query: FlagHistoryQuery, maxBytes = Infinity): Promise<Page<AuditEntry>> {
     const fromVersion = query.fromVersion ?? 1;
     const limit = Math.min(query.limit ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
     // The "before" of the first entry needs every earlier event folded.
     const events = await this.store.readStream(flagStreamId(query.key), { toVersion: fromVersion + limit });
     if (events.length === 0) throw FlagError.notFound(query.key);
     const items: AuditEntry[] = [];
+    const budget = new ReplyBudget(maxBytes);
     let state: FlagState = null;
+    let full = false;
     for (const event of events) {
       const after: FlagState = evolveStored(flagAggregate, state, event);
-      if (event.streamVersion >= fromVersion && items.length < limit) items.push(auditEntryOf(query.key, event, state, after));
+      if (event.streamVersion >= fromVersion && items.length < limit && !full) {
+        const entry = auditEntryOf(query.key, event, state, after);
+        if (budget.take(entry)) items.push(entry);
+        else full = true;
+      }
       state = after;
     }
-    const more = events.length > fromVersion - 1 + limit;
-    return { items, next: more ? String(fromVersion + limit) : null };
+    const nextVersion = fromVersion + items.length;
+    const more = full || events.length > fromVersion - 1 + limit;
+    return { items, next: more ? String(nextVersion) : null };
   }
 
   /**
    * The audit trail across flags in the log's gap-free order (transaction id, then global position: numeric, as
    * es.read_all_after reads), filtered by key, actor and time; `next` encodes the last entry's pair.
    */
-  async audit(query: AuditQuery): Promise<Page<AuditEntry>> {
+  async audit(query: AuditQuery, maxBytes = Infinity): Promise<Page<AuditEntry>> {
     const limit = Math.min(query.limit ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
     const conditions: string[] = [];
     const params: unknown[] = [];
@@ -128,10 +154,13 @@ export class AuditQueries {
         ORDER BY a.transaction_id, a.global_position LIMIT $${params.length}`,
       params,
     );
-    const page = rows.slice(0, limit);
+    const budget = new ReplyBudget(maxBytes);
+    let page = rows.slice(0, limit);
+    const fitting = page.findIndex((row) => !budget.take(row));
+    if (fitting >= 0) page = page.slice(0, fitting);
     const last = page[page.length - 1];
     const next =
-      rows.length > limit && last !== undefined
+      (rows.length > page.length) && last !== undefined
         ? encodeAuditCursor({ transactionId: BigInt(last.transaction_id), globalPosition: BigInt(last.global_position) })
         : null;
     return { items: page.map(fromRow), next };

@@ -22,6 +22,7 @@ export class FlagFeed implements AppliedPositionWaiter {
   private readonly flags = new Map<string, FlagDefinition>();
   private readonly segments = new Map<string, Segment>();
   private readonly engines = new Map<string, EvaluationEngine>();
+  private readonly changedSegments = new Set<string>();
   private readonly maxEngines: number;
   private readonly clock: () => number;
   private readonly tail: LogTail;
@@ -35,6 +36,7 @@ export class FlagFeed implements AppliedPositionWaiter {
     this.tail = new LogTail(store, (event) => this.applyEvent(event), {
       pollIntervalMs: options.pollIntervalMs ?? 50,
       batchSize: options.batchSize,
+      afterBatch: () => this.compileSegments(),
       onError: options.onError,
     });
   }
@@ -79,6 +81,8 @@ export class FlagFeed implements AppliedPositionWaiter {
     if (flagKey !== undefined) {
       const next = evolveStored(flagAggregate, this.flags.get(flagKey) ?? null, event);
       if (next === null) return;
+      // The flag may reference a segment changed earlier in the batch.
+      this.compileSegments();
       this.flags.set(flagKey, next);
       for (const engine of this.engines.values()) {
         try {
@@ -96,12 +100,26 @@ export class FlagFeed implements AppliedPositionWaiter {
     const next = evolveStored(segmentAggregate, this.segments.get(segmentKey) ?? null, event);
     if (next === null) this.segments.delete(segmentKey);
     else this.segments.set(segmentKey, next);
-    for (const engine of this.engines.values()) {
-      try {
-        if (next === null) engine.removeSegment(segmentKey);
-        else engine.upsertSegment(next);
-      } catch (error) {
-        this.options.onError?.(error);
+    this.changedSegments.add(segmentKey);
+  }
+
+  /**
+   * The segments changed since the last call, compiled into every engine once each: a member list comes as up to
+   * 100 chunk events, and recompiling its 100 000 ids per chunk would cost seconds.
+   */
+  private compileSegments(): void {
+    if (this.changedSegments.size === 0) return;
+    const keys = [...this.changedSegments];
+    this.changedSegments.clear();
+    for (const key of keys) {
+      const segment = this.segments.get(key);
+      for (const engine of this.engines.values()) {
+        try {
+          if (segment === undefined) engine.removeSegment(key);
+          else engine.upsertSegment(segment);
+        } catch (error) {
+          this.options.onError?.(error);
+        }
       }
     }
   }

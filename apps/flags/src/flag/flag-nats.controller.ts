@@ -3,6 +3,7 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import {
   ArchiveFlagPayload,
   ChangeRolloutPayload,
+  ChangeSegmentMembersPayload,
   ChangeUserListPayload,
   ConfigureEnvironmentPayload,
   CreateFlagPayload,
@@ -38,6 +39,7 @@ class SetRulesCommand extends envelopeOf(SetRulesPayload) {}
 class ChangeUserListCommand extends envelopeOf(ChangeUserListPayload) {}
 class RevertFlagCommand extends envelopeOf(RevertFlagPayload) {}
 class DefineSegmentCommand extends envelopeOf(DefineSegmentPayload) {}
+class ChangeSegmentMembersCommand extends envelopeOf(ChangeSegmentMembersPayload) {}
 class RemoveSegmentCommand extends envelopeOf(RemoveSegmentPayload) {}
 
 const QUEUE = { queue: queueGroup('flags') };
@@ -111,6 +113,11 @@ export class FlagNatsController {
   @MessagePattern(command(FLAG_COMMANDS.defineSegment), QUEUE)
   defineSegment(@Payload() envelope: DefineSegmentCommand): Promise<SegmentCommandResult> {
     return this.flags.handleSegment(envelope, { type: 'DefineSegment', data: envelope.payload });
+  }
+
+  @MessagePattern(command(FLAG_COMMANDS.changeSegmentMembers), QUEUE)
+  changeSegmentMembers(@Payload() envelope: ChangeSegmentMembersCommand): Promise<SegmentCommandResult> {
+    return this.flags.handleSegment(envelope, { type: 'ChangeSegmentMembers', data: envelope.payload });
   }
 
   @MessagePattern(command(FLAG_COMMANDS.removeSegment), QUEUE)

@@ -2,6 +2,7 @@ import {
   evolveFlag,
   evolveSegment,
   FLAG_EVENT_TYPES,
+  SEGMENT_EVENT_TYPES,
   type FlagEvent,
   type FlagState,
   type SegmentEvent,
@@ -22,7 +23,7 @@ export const flagAggregate: AggregateType<FlagState, FlagEvent> = {
 export const segmentAggregate: AggregateType<SegmentState, SegmentEvent> = {
   name: 'segment',
   area: 'FLAGS',
-  eventTypes: new Set<SegmentEvent['type']>(['SegmentDefined', 'SegmentRemoved']),
+  eventTypes: new Set(SEGMENT_EVENT_TYPES),
   initialState: null,
   evolve: evolveSegment,
 };

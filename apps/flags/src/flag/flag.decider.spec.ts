@@ -197,6 +197,20 @@ describe(decideFlag.name, () => {
       .then([{ type: 'UserListChanged', data: { environment: 'production', ruleId: 'beta', added: [], removed: ['b1'] } }]);
   });
 
+  it('keeps every flag small enough to travel whole: a create or a growing user list past the limit is FLAGS.DEFINITION_TOO_LARGE', () => {
+    const users = Array.from({ length: 12_000 }, (_, i) => `user-${i}`);
+    const big = { ...created.data.flag, environments: { production: { enabled: true, defaultRollout: { type: 'user_list' as const, users } } } };
+    // 12 000 ids fit once (< 256 KiB); copied into three environments they would not.
+    given().when({ type: 'CreateFlag', data: { flag: big } }).then([{ type: 'FlagCreated', data: { flag: big } }]);
+    const tripled = { ...big, environments: { development: big.environments.production, staging: big.environments.production, production: big.environments.production } };
+    const error = given().when({ type: 'CreateFlag', data: { flag: tripled } }).thenFails('FLAGS.DEFINITION_TOO_LARGE');
+    expect(error.details).toMatchObject({ key: 'checkout', maxBytes: 256 * 1024 });
+    const more = Array.from({ length: 12_000 }, (_, i) => `other-${i}`);
+    given({ type: 'FlagCreated', data: { flag: big } })
+      .when({ type: 'ChangeUserList', data: { key: 'checkout', environment: 'production', add: more, remove: [] } })
+      .thenFails('FLAGS.DEFINITION_TOO_LARGE');
+  });
+
   it('refuses a user-list change when the target rollout is not a user list', () => {
     const percentage: FlagEvent = { type: 'RolloutChanged', data: { environment: 'production', rollout: { type: 'percentage', ppm: 10 } } };
     const error = given(created, percentage)

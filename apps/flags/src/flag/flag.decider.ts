@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import {
   evolveFlag,
+  MAX_DEFINITION_BYTES,
   rolloutOfStrategy,
   rolloutStrategyProblems,
   type ArchiveFlagPayload,
@@ -306,12 +307,26 @@ export function decideFlag(
   if (events.length === 0) return events;
   const next = fold(state, events);
   if (command.type !== 'CreateFlag' && isDeepStrictEqual(comparable(next), comparable(state))) return [];
+  assertSmallDefinition(next);
   const problems = validateFlag(next, context.segments);
   // A created flag is the payload's `flag`; any other command's problems are named where they are in the flag.
   if (problems.length > 0) {
     throw FlagError.invalid(`flag ${commandKey(command)} would be invalid`, command.type === 'CreateFlag' ? under('flag', problems) : problems);
   }
   return events;
+}
+
+/** A flag stays small enough to travel whole (events, replies, snapshot pages); long user lists go to segments. */
+function assertSmallDefinition(flag: FlagState): void {
+  if (flag === null) return;
+  const bytes = Buffer.byteLength(JSON.stringify(flag));
+  if (bytes > MAX_DEFINITION_BYTES) {
+    throw new FlagError(
+      FlagErrorCodes.definitionTooLarge,
+      `flag ${flag.key} would be ${bytes} bytes, over the ${MAX_DEFINITION_BYTES}-byte limit: keep long user lists in a member list segment`,
+      { key: flag.key, bytes, maxBytes: MAX_DEFINITION_BYTES },
+    );
+  }
 }
 
 /** Folds decided events onto a state: what the flag becomes if they are appended. */

@@ -5,6 +5,7 @@ import { CommandHandler, type CommandOrigin, type CommandOutcome } from '#rollga
 import { CLOCK, type Clock } from '#rollgate/service-runtime';
 import { SEGMENT_USAGE, type SegmentUsage } from '../store/store.tokens.js';
 import { decideSegment, segmentCommandKey, type SegmentCommand } from '../segment/segment.decider.js';
+import { segmentView } from '../segment/segment.view.js';
 import { flagAggregate, segmentAggregate } from './flag.aggregate.js';
 import { commandKey, decideFlag, type FlagCommand } from './flag.decider.js';
 import { FlagError } from './flag.errors.js';
@@ -17,6 +18,7 @@ export type FlagCommandInput =
 
 type SegmentCommandInput =
   | Extract<SegmentCommand, { type: 'DefineSegment' }>
+  | Extract<SegmentCommand, { type: 'ChangeSegmentMembers' }>
   | { type: 'RemoveSegment'; data: Extract<SegmentCommand, { type: 'RemoveSegment' }>['data'] };
 
 const originOf = (envelope: CommandEnvelope<unknown>): CommandOrigin => envelope;
@@ -74,7 +76,7 @@ export class FlagService {
         ),
       { origin: originOf(envelope), key, commandType: input.type, command: input, expectedVersion: expectedVersionOf(input.data) },
     );
-    return { ...replyOf(outcome), segment: outcome.state };
+    return { ...replyOf(outcome), segment: outcome.state === null ? null : segmentView(outcome.state) };
   }
 
   private async withRevertTarget(key: string, input: FlagCommandInput): Promise<FlagCommand> {

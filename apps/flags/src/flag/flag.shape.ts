@@ -14,7 +14,7 @@ const ENVIRONMENT_FIELDS = new Set(['enabled', 'rules', 'defaultRollout']);
 const RULE_FIELDS = new Set(['id', 'description', 'conditions', 'segments', 'rollout', 'variant']);
 const CONDITION_FIELDS = new Set(['attribute', 'operator', 'values', 'negate', 'caseInsensitive']);
 const VARIANT_FIELDS = new Set(['key', 'payload', 'weight']);
-const SEGMENT_FIELDS = new Set(['key', 'name', 'description', 'conditions', 'version']);
+const SEGMENT_FIELDS = new Set(['key', 'name', 'description', 'conditions', 'memberAttribute', 'members', 'version']);
 const ROLLOUT_FIELDS: Record<string, Set<string>> = {
   all_users: new Set(['type']),
   none: new Set(['type']),

@@ -4,7 +4,12 @@ import {
   CORRELATION_HEADER,
   ErrorCodes,
   flagSubjects,
+  readPagedSnapshot,
+  SnapshotPagesError,
   type CommandEnvelope,
+  type FlagSnapshot,
+  type FlagSnapshotPage,
+  type SegmentMembersPage,
   type FlagCommandVerb,
   type FlagQueryNoun,
   type Reply,
@@ -16,6 +21,10 @@ import { GatewayEnv } from '../gateway.config.js';
 import type { CommandContext } from './command-context.js';
 
 export type { FlagCommandVerb, FlagQueryNoun } from '#rollgate/contracts';
+
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+/** Room for the request's headers (correlation id) and the reply inbox. */
+const HEADER_ALLOWANCE = 4 * 1024;
 
 /** A bus problem path (camelCase, the command's payload) → the HTTP body's naming. */
 export type PathToHttp = (path: string) => string;
@@ -33,6 +42,14 @@ export class FlagsClient {
     private readonly env: GatewayEnv,
   ) {}
 
+  /**
+   * The most one request may take on the bus (the server's max_payload less room for headers): a larger command
+   * or query is refused here with GENERIC.PAYLOAD_TOO_LARGE (413) instead of failing inside the NATS client.
+   */
+  maxRequestBytes(): number {
+    return (this.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD) - HEADER_ALLOWANCE;
+  }
+
   /** `pathToHttp` names the problems of a validation reply as the HTTP body does (default: snake_case). */
   command<Result>(verb: FlagCommandVerb, payload: object, context: CommandContext, pathToHttp: PathToHttp = pathToSnakeCase): Promise<Result> {
     const withVersion =
@@ -45,8 +62,9 @@ export class FlagsClient {
     const h = natsHeaders();
     if (context.correlationId !== undefined) h.set(CORRELATION_HEADER, context.correlationId);
     let data: string;
+    const body = this.fitting(subject, JSON.stringify(query));
     try {
-      const msg = await this.nc.request(subject, JSON.stringify(query), { timeout: this.env.ROLLGATE_BUS_TIMEOUT_MS, headers: h });
+      const msg = await this.nc.request(subject, body, { timeout: this.env.ROLLGATE_BUS_TIMEOUT_MS, headers: h });
       data = msg.string();
     } catch (error) {
       throw busFailure(subject, error);
@@ -73,7 +91,49 @@ export class FlagsClient {
     return envelope;
   }
 
+  /**
+   * An environment's whole snapshot, read in pages (each one bus reply below max_payload) and joined; read again
+   * from the first page when the environment changed meanwhile.
+   */
+  async snapshot(environment: string, context: Pick<CommandContext, 'correlationId'>): Promise<FlagSnapshot> {
+    try {
+      return (await readPagedSnapshot((page) => this.query<FlagSnapshotPage>('snapshot', page, context), environment)).snapshot;
+    } catch (error) {
+      if (error instanceof SnapshotPagesError) throw new RollgateError(ErrorCodes.unavailable, error.message, { cause: error });
+      throw error;
+    }
+  }
+
+  /** Every member of a member list, page by page; restarts when the list changed between pages. */
+  async segmentMembers(key: string, context: Pick<CommandContext, 'correlationId'>): Promise<string[]> {
+    for (let attempt = 0; ; attempt++) {
+      const members: string[] = [];
+      let version: number | undefined;
+      let offset: number | null = 0;
+      while (offset !== null) {
+        const page: SegmentMembersPage = await this.query<SegmentMembersPage>('segment-members', { key, offset }, context);
+        if (version !== undefined && page.version !== version) break;
+        version = page.version;
+        members.push(...page.members);
+        offset = page.next;
+      }
+      if (offset === null) return members;
+      if (attempt >= 5) throw new RollgateError(ErrorCodes.unavailable, `segment ${key} kept changing while its members were read`);
+    }
+  }
+
+  private fitting(subject: string, body: string): string {
+    const bytes = Buffer.byteLength(body);
+    if (bytes > this.maxRequestBytes()) {
+      throw new RollgateError(ErrorCodes.payloadTooLarge, `the request for ${subject} would be ${bytes} bytes on the bus, over its ${this.maxRequestBytes()}`, {
+        details: { subject, bytes, maxBytes: this.maxRequestBytes() },
+      });
+    }
+    return body;
+  }
+
   private async send<Result>(subject: string, envelope: CommandEnvelope<object>, pathToHttp: PathToHttp): Promise<Result> {
+    this.fitting(subject, JSON.stringify(envelope));
     let reply;
     try {
       reply = await requestCommand<Result>(this.nc, subject, envelope, { timeoutMs: this.env.ROLLGATE_BUS_TIMEOUT_MS });

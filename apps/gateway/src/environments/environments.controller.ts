@@ -15,8 +15,8 @@ export class EnvironmentsController {
 
   @Get(':env/snapshot')
   @Roles(...EVALUATE_ROLES)
-  @ApiOperation({ summary: 'Every flag and segment of an environment with the store position it reflects' })
+  @ApiOperation({ summary: 'Every flag and segment of an environment with the store position it reflects (read over the bus in pages)' })
   async snapshot(@Param('env', KeyParamPipe) environment: string, @CurrentPrincipal() _principal: Principal) {
-    return toSnakeCase(await this.flags.query('snapshot', { environment }, { correlationId: currentCorrelationId() }));
+    return toSnakeCase(await this.flags.snapshot(environment, { correlationId: currentCorrelationId() }));
   }
 }

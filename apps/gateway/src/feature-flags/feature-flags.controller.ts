@@ -1,8 +1,9 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyReply } from 'fastify';
-import { FLAG_COMMANDS, OUTCOME_QUERY, type AnalyticsResult, type AuditEntry, type FlagCommandResult, type FlagView, type OutcomesResult, type Page } from '#rollgate/contracts';
-import { ValidationError, currentCorrelationId } from '#rollgate/platform';
+import { FLAG_COMMANDS, FLAG_ERROR_CODES, OUTCOME_QUERY, type AnalyticsResult, type AuditEntry, type FlagCommandResult, type FlagView, type OutcomesResult, type Page } from '#rollgate/contracts';
+import { ConflictError, RollgateError, ValidationError, currentCorrelationId, httpStatusOf } from '#rollgate/platform';
 import { DEFINE_ROLES, EVALUATE_ROLES, OPERATE_ROLES, READ_ROLES, assertMayUse, type Principal } from '../auth/principal.js';
 import { CurrentPrincipal, Roles } from '../auth/roles.decorator.js';
 import { Command, withReason, type CommandContext } from '../bus/command-context.js';
@@ -14,9 +15,17 @@ import { CreateFeatureFlagDto, RevertFeatureFlagDto, UpdateFeatureFlagDto } from
 import { AnalyticsQueryDto, AsOfQueryDto, EvaluateFeatureFlagDto, HistoryQueryDto, ListFeatureFlagsQueryDto, OutcomesQueryDto } from './feature-flag-query.dto.js';
 import { ChangeRolloutDto, ChangeUsersDto, SetRulesDto, ToggleOrConfigureEnvironmentDto } from './flag-environment.dto.js';
 import { presentFlag, presentCommandResult, presentEvaluation, presentFlagView, type EvaluationReply } from './feature-flag.presenter.js';
-import { flagFromCreate, rolloutFromBody, updateFromBody, updatePathToHttp } from './seed-mapping.js';
+import { planCreate, rolloutFromBody, updateFromBody, updatePathToHttp, type CreatePlan } from './seed-mapping.js';
+import { LIST_BODY_LIMIT_BYTES } from '../http/body-limits.js';
+import { MemberLists, stepCommandId } from '../segments/member-lists.js';
 
 const DAY_MS = 86_400_000;
+
+const isClientError = (error: unknown): boolean => {
+  if (!(error instanceof RollgateError)) return false;
+  const status = httpStatusOf(error.code);
+  return status >= 400 && status < 500;
+};
 
 const ctxOf = (principal: Principal) => ({ actor: principal.id, correlationId: currentCorrelationId() });
 const etag = (version: number): string => `"${version}"`;
@@ -30,28 +39,77 @@ const etag = (version: number): string => `"${version}"`;
 @ApiResponse({ status: 401, description: 'GENERIC.UNAUTHORIZED: missing or invalid bearer token' })
 @Controller('feature-flags')
 export class FeatureFlagsController {
-  constructor(private readonly flags: FlagsClient) {}
+  constructor(
+    private readonly flags: FlagsClient,
+    private readonly lists: MemberLists,
+  ) {}
 
   @Get()
   @Roles(...READ_ROLES)
   @ApiOperation({ summary: 'List flags (filter by environment, tag, status)' })
   async list(@Query() query: ListFeatureFlagsQueryDto, @CurrentPrincipal() principal: Principal) {
-    const views = await this.flags.query<FlagView[]>('list', { ...query }, ctxOf(principal));
+    // In pages over the bus: 10 000 flags do not fit one reply.
+    const views: FlagView[] = [];
+    for (let after: string | null | undefined; after !== null; ) {
+      const page: Page<FlagView> = await this.flags.query<Page<FlagView>>('list', { ...query, paged: true, ...(after === undefined ? {} : { after }) }, ctxOf(principal));
+      views.push(...page.items);
+      after = page.next;
+    }
     const flags = views.map(presentFlagView);
     return { flags, count: flags.length };
   }
 
   @Post()
   @Roles(...DEFINE_ROLES)
+  @RouteConfig({ bodyLimit: LIST_BODY_LIMIT_BYTES })
   @ApiOperation({ summary: "Create a flag: the seed's simple fields, or the full model as `flag`" })
+  @ApiResponse({ status: 413, description: 'GENERIC.PAYLOAD_TOO_LARGE (body over 8 MiB) or FLAGS.DEFINITION_TOO_LARGE / FLAGS.EVENT_TOO_LARGE' })
   @ApiResponse({ status: 201, description: 'Created (a repeated Idempotency-Key returns the first result, duplicate: true)' })
   @ApiResponse({ status: 400, description: 'GENERIC.VALIDATION with details.problems' })
   @ApiResponse({ status: 409, description: 'FLAGS.ALREADY_EXISTS' })
   async create(@Body() body: CreateFeatureFlagDto, @Command() ctx: CommandContext, @Res({ passthrough: true }) reply: FastifyReply) {
-    const flag = flagFromCreate(body, Date.now());
-    const result = await this.flags.command<FlagCommandResult>('create', { flag }, withReason(ctx, body.reason));
+    const { flag, list } = planCreate(body, Date.now());
+    const context = withReason(ctx, body.reason);
+    if (list !== undefined) await this.uploadList(flag.key, list, context);
+    let result: FlagCommandResult;
+    try {
+      result = await this.flags.command<FlagCommandResult>('create', { flag }, context);
+    } catch (error) {
+      // The flag was refused: its list must not stay behind (no flag references it yet).
+      if (list !== undefined && isClientError(error)) await this.removeList(list.segment.key, context);
+      throw error;
+    }
     void reply.header('etag', etag(result.version)).header('location', `/api/v1/feature-flags/${result.key}`);
     return presentCommandResult(result);
+  }
+
+  /**
+   * The member list segment of a create with many user ids, before the flag: created only if absent (another
+   * flag's list, or one left behind, is a 409), its members in as many commands as they need. Steps carry command
+   * ids derived from the request's, so a retry with the same Idempotency-Key replays them.
+   */
+  private async uploadList(flagKey: string, list: NonNullable<CreatePlan['list']>, ctx: CommandContext): Promise<void> {
+    const exists = await this.flags.query<FlagView>('get', { key: flagKey }, ctx).then(
+      () => true,
+      (error: unknown) => (error instanceof RollgateError && error.code === FLAG_ERROR_CODES.notFound ? false : Promise.reject(error)),
+    );
+    if (exists) throw new ConflictError(`flag ${flagKey} already exists`, { code: FLAG_ERROR_CODES.alreadyExists, details: { key: flagKey } });
+    try {
+      await this.lists.define(list.segment, list.members, { ...ctx, commandId: stepCommandId(ctx.commandId, 'list'), expectedVersion: 0 }, () => 'user_ids');
+    } catch (error) {
+      if (error instanceof RollgateError && error.code === FLAG_ERROR_CODES.versionConflict) {
+        throw new ConflictError(`segment ${list.segment.key}, which would hold the user ids of ${flagKey}, already exists`, {
+          code: FLAG_ERROR_CODES.alreadyExists,
+          details: { key: flagKey, segment: list.segment.key },
+        });
+      }
+      throw error;
+    }
+  }
+
+  private async removeList(key: string, ctx: CommandContext): Promise<void> {
+    const { expectedVersion: _expectedVersion, ...rest } = ctx;
+    await this.flags.command(FLAG_COMMANDS.removeSegment, { key }, { ...rest, commandId: stepCommandId(ctx.commandId, 'list-removed') }).catch(() => undefined);
   }
 
   @Get(':key')

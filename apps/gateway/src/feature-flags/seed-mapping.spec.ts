@@ -2,7 +2,19 @@ import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { RollgateError } from '#rollgate/platform';
 import { CreateFeatureFlagDto, UpdateFeatureFlagDto } from './feature-flag.dto.js';
-import { flagFromCreate, percentToPpm, rolloutFromBody, TARGET_USERS_RULE_ID, updateFromBody, updatePathToHttp } from './seed-mapping.js';
+import { compileFlag, type Segment } from '#rollgate/evaluation';
+import { runsOf, stepCommandId } from '../segments/member-lists.js';
+import {
+  flagFromCreate,
+  INLINE_USERS_MAX,
+  listSegmentKeyOf,
+  percentToPpm,
+  planCreate,
+  rolloutFromBody,
+  TARGET_USERS_RULE_ID,
+  updateFromBody,
+  updatePathToHttp,
+} from './seed-mapping.js';
 
 const NOW = Date.UTC(2026, 0, 1, 12);
 const create = (body: Record<string, unknown>) => flagFromCreate(plainToInstance(CreateFeatureFlagDto, body), NOW);
@@ -191,5 +203,68 @@ describe(rolloutFromBody.name, () => {
     });
     expect(Object.keys(fieldsOf(() => rolloutFromBody({ rollout: { type: 'all_users' }, rollout_percentage: 1 }, 'p', NOW)))).toEqual(['rollout']);
     expect(Object.keys(fieldsOf(() => rolloutFromBody({}, 'p', NOW)))).toEqual(['rollout']);
+  });
+});
+
+describe(planCreate.name, () => {
+  const plan = (body: Record<string, unknown>) => planCreate(plainToInstance(CreateFeatureFlagDto, body), NOW);
+  const users = Array.from({ length: 31_000 }, (_, i) => `user-${i}`);
+
+  it('keeps up to INLINE_USERS_MAX ids in the flag', () => {
+    const small = plan({ name: 'u', flag_type: 'user_list', user_ids: users.slice(0, INLINE_USERS_MAX), target_environments: ['production'] });
+    expect(small.list).toBeUndefined();
+    expect(small.flag.environments['production']!.defaultRollout).toMatchObject({ type: 'user_list' });
+  });
+
+  it('puts a longer list in one member list segment that every environment serves by rule, instead of three copies', () => {
+    const { flag, list } = plan({ name: 'big_list', flag_type: 'user_list', user_ids: users, target_environments: ['production'] });
+    expect(list).toEqual({
+      segment: { key: 'big_list-users', name: 'Users of big_list', description: 'The user ids of feature flag big_list', conditions: [], memberAttribute: 'userId' },
+      members: users,
+    });
+    for (const environment of ['development', 'staging', 'production']) {
+      expect(flag.environments[environment]).toEqual({
+        enabled: environment === 'production',
+        defaultRollout: { type: 'none' },
+        rules: [{ id: TARGET_USERS_RULE_ID, description: 'Users always served', segments: ['big_list-users'] }],
+      });
+    }
+    expect(JSON.stringify(flag).length).toBeLessThan(2_000);
+    // It evaluates as the inline list did: members on by targeting, everyone else off.
+    const segment: Segment = { ...list!.segment, members: list!.members };
+    const compiled = compileFlag({ ...flag, version: 1 }, [segment], 'production');
+    const clock = () => NOW;
+    expect(compiled.resolve({ userId: 'user-30999' }, NOW, clock)).toMatchObject({ value: true, reason: 'TARGETING_MATCH' });
+    expect(compiled.resolve({ userId: 'user-31000' }, NOW, clock)).toMatchObject({ value: false, reason: 'DEFAULT' });
+  });
+
+  it('with another strategy the list becomes the target-users rule and the rollout stays', () => {
+    const { flag, list } = plan({ name: 'p', rollout_strategy: 'percentage', rollout_percentage: 5, user_ids: users, target_environments: ['production'] });
+    expect(list?.segment.key).toBe('p-users');
+    expect(flag.environments['production']).toMatchObject({ defaultRollout: { type: 'percentage', ppm: 50_000 }, rules: [{ segments: ['p-users'] }] });
+  });
+
+  it('names the list segment within the key pattern for the longest flag keys', () => {
+    const key = 'k'.repeat(100);
+    expect(listSegmentKeyOf(key)).toMatch(/^k{85}-[0-9a-f]{8}-users$/);
+    expect(listSegmentKeyOf(key)).toHaveLength(100);
+    expect(listSegmentKeyOf('k'.repeat(99))).not.toBe(listSegmentKeyOf(key));
+  });
+});
+
+describe(runsOf.name, () => {
+  it('cuts ids into runs whose JSON stays within the budget, in order, never an empty run but for no ids', () => {
+    const ids = Array.from({ length: 10_000 }, (_, i) => `u${i}`);
+    const runs = runsOf(ids, 4_096);
+    expect(runs.flat()).toEqual(ids);
+    expect(runs.every((run) => JSON.stringify(run).length <= 4_096 && run.length > 0)).toBe(true);
+    expect(runsOf([], 100)).toEqual([[]]);
+    expect(runsOf(['x'.repeat(500)], 100)).toEqual([['x'.repeat(500)]]);
+  });
+
+  it('derives step command ids from the request id: stable, distinct, within the store limit', () => {
+    expect(stepCommandId('key-1', 'list')).toBe(stepCommandId('key-1', 'list'));
+    expect(stepCommandId('key-1', 'list')).not.toBe(stepCommandId('key-1', 'members-1'));
+    expect(stepCommandId('x'.repeat(200), 'members-99').length).toBeLessThanOrEqual(200);
   });
 });

@@ -1,4 +1,5 @@
-import type { EnvironmentConfig, FlagDefinition, FlagType, Rollout, Rule } from '#rollgate/evaluation';
+import { createHash } from 'node:crypto';
+import type { EnvironmentConfig, FlagDefinition, FlagType, Rollout, Rule, Segment } from '#rollgate/evaluation';
 import {
   rolloutOfStrategy,
   rolloutStrategyProblems,
@@ -137,6 +138,48 @@ export const flagFromCreate = (dto: CreateFeatureFlagDto, now: number): NewFlag 
   if (dto.owner !== undefined) flag.owner = dto.owner;
   if (dto.variants !== undefined) flag.variants = variantsOf(dto.variants);
   return flag;
+};
+
+/** The most user ids a simple create keeps in the flag itself; a longer list becomes a member list segment. */
+export const INLINE_USERS_MAX = 1_000;
+
+/** The member list segment holding a flag's user ids: `<key>-users` (shortened with a hash for long keys). */
+export const listSegmentKeyOf = (flagKey: string): string => {
+  const key = `${flagKey}-users`;
+  if (key.length <= 100) return key;
+  return `${flagKey.slice(0, 85)}-${createHash('sha256').update(flagKey).digest('hex').slice(0, 8)}-users`;
+};
+
+/** What a simple create becomes: the flag, and the member list segment its user ids go to when they are many. */
+export interface CreatePlan {
+  flag: NewFlag;
+  list?: { segment: Omit<Segment, 'version' | 'members'>; members: string[] };
+}
+
+/**
+ * POST /feature-flags body → the flag and, for more than INLINE_USERS_MAX user ids, a member list segment: the simple
+ * form copies its rollout into every environment, so an inline list of 31 000 ids would be stored three times in
+ * one event. Instead the list is stored once, as the segment `<key>-users` (its members travel in chunk events),
+ * and every environment serves it through the first rule `target-users`; a user_list strategy's default rollout
+ * then serves nobody else. Evaluation is the same: members on (TARGETING_MATCH), everyone else off.
+ */
+export const planCreate = (dto: CreateFeatureFlagDto, now: number): CreatePlan => {
+  const flag = flagFromCreate(dto, now);
+  const users = dto.flag === undefined ? usersOf(dto) : undefined;
+  if (users === undefined || users.length <= INLINE_USERS_MAX) return { flag };
+  const key = listSegmentKeyOf(flag.key);
+  const rule: Rule = { id: TARGET_USERS_RULE_ID, description: 'Users always served', segments: [key] };
+  for (const config of Object.values(flag.environments)) {
+    if (config.defaultRollout.type === 'user_list') config.defaultRollout = { type: 'none' };
+    config.rules = [rule];
+  }
+  return {
+    flag,
+    list: {
+      segment: { key, name: `Users of ${flag.key}`, description: `The user ids of feature flag ${flag.key}`, conditions: [], memberAttribute: 'userId' },
+      members: users,
+    },
+  };
 };
 
 const ROLLOUT_FIELDS = [

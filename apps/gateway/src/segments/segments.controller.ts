@@ -1,8 +1,9 @@
-import { Body, Controller, Get, Param, Put } from '@nestjs/common';
+import { Body, Controller, Get, Param, Patch, Put } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsObject, IsString, MaxLength } from 'class-validator';
-import { FLAG_COMMANDS, FLAG_ERROR_CODES } from '#rollgate/contracts';
-import type { Segment } from '#rollgate/evaluation';
+import { ArrayMaxSize, IsArray, IsObject, IsString, Length, MaxLength } from 'class-validator';
+import { FLAG_ERROR_CODES, type SegmentView } from '#rollgate/contracts';
+import { MAX_MEMBER_LENGTH, MAX_SEGMENT_MEMBERS, type Segment } from '#rollgate/evaluation';
 import { NotFoundError, currentCorrelationId } from '#rollgate/platform';
 import { IsOptionalNotNull } from '../http/optional.js';
 import { DEFINE_ROLES, READ_ROLES, type Principal } from '../auth/principal.js';
@@ -11,6 +12,8 @@ import { Command, withReason, type CommandContext } from '../bus/command-context
 import { FlagsClient } from '../bus/flags.client.js';
 import { toCamelCase, toSnakeCase } from '../http/json-case.js';
 import { KeyParamPipe } from '../http/key-param.pipe.js';
+import { LIST_BODY_LIMIT_BYTES } from '../http/body-limits.js';
+import { MemberLists } from './member-lists.js';
 
 export class DefineSegmentDto {
   @ApiPropertyOptional()
@@ -31,6 +34,44 @@ export class DefineSegmentDto {
   @IsObject({ each: true })
   conditions!: Record<string, unknown>[];
 
+  @ApiPropertyOptional({ description: 'Makes the segment a member list matched on this context attribute (e.g. user_id → "userId")' })
+  @IsOptionalNotNull()
+  @IsString()
+  @Length(1, 200)
+  member_attribute?: string;
+
+  @ApiPropertyOptional({ type: [String], description: `A member list's members, up to ${MAX_SEGMENT_MEMBERS}; absent keeps the current ones` })
+  @IsOptionalNotNull()
+  @IsArray()
+  @ArrayMaxSize(MAX_SEGMENT_MEMBERS)
+  @IsString({ each: true })
+  @Length(1, MAX_MEMBER_LENGTH, { each: true })
+  members?: string[];
+
+  @ApiPropertyOptional()
+  @IsOptionalNotNull()
+  @IsString()
+  @MaxLength(1_000)
+  reason?: string;
+}
+
+export class ChangeMembersDto {
+  @ApiPropertyOptional({ type: [String] })
+  @IsOptionalNotNull()
+  @IsArray()
+  @ArrayMaxSize(MAX_SEGMENT_MEMBERS)
+  @IsString({ each: true })
+  @Length(1, MAX_MEMBER_LENGTH, { each: true })
+  add?: string[];
+
+  @ApiPropertyOptional({ type: [String] })
+  @IsOptionalNotNull()
+  @IsArray()
+  @ArrayMaxSize(MAX_SEGMENT_MEMBERS)
+  @IsString({ each: true })
+  @Length(1, MAX_MEMBER_LENGTH, { each: true })
+  remove?: string[];
+
   @ApiPropertyOptional()
   @IsOptionalNotNull()
   @IsString()
@@ -42,29 +83,45 @@ export class DefineSegmentDto {
 @ApiBearerAuth()
 @Controller('segments')
 export class SegmentsController {
-  constructor(private readonly flags: FlagsClient) {}
+  constructor(
+    private readonly flags: FlagsClient,
+    private readonly lists: MemberLists,
+  ) {}
 
   @Get(':key')
   @Roles(...READ_ROLES)
-  @ApiOperation({ summary: 'A reusable segment' })
+  @ApiOperation({ summary: 'A reusable segment; a member list with all its members and member_count' })
   async get(@Param('key', KeyParamPipe) key: string, @CurrentPrincipal() _principal: Principal) {
-    const segments = await this.flags.query<Segment[]>('segments', { key }, { correlationId: currentCorrelationId() });
+    const context = { correlationId: currentCorrelationId() };
+    const segments = await this.flags.query<SegmentView[]>('segments', { key }, context);
     const segment = segments.find((s) => s.key === key);
     if (segment === undefined) throw new NotFoundError(`segment ${key} does not exist`, { code: FLAG_ERROR_CODES.segmentNotFound, details: { key } });
-    return toSnakeCase(segment);
+    if (segment.memberAttribute === undefined) return toSnakeCase(segment);
+    // Members come a page at a time over the bus (a list of 100 000 is larger than one message).
+    return { ...toSnakeCase<Record<string, unknown>>(segment), members: await this.flags.segmentMembers(key, context) };
   }
 
   @Put(':key')
   @Roles(...DEFINE_ROLES)
-  @ApiOperation({ summary: 'Define or redefine a segment (If-Match: its version)' })
+  @RouteConfig({ bodyLimit: LIST_BODY_LIMIT_BYTES })
+  @ApiOperation({ summary: 'Define or redefine a segment (If-Match: its version); a member list with member_attribute and members' })
   async define(@Param('key', KeyParamPipe) key: string, @Body() body: DefineSegmentDto, @Command() ctx: CommandContext) {
-    const segment = toCamelCase<Segment>({
+    const segment = toCamelCase<Omit<Segment, 'version' | 'members'>>({
       key,
       conditions: body.conditions,
       ...(body.name === undefined ? {} : { name: body.name }),
       ...(body.description === undefined ? {} : { description: body.description }),
     });
+    if (body.member_attribute !== undefined) segment.memberAttribute = body.member_attribute;
     // Validated once, by the flags service's segment decider; its problem paths come back in snake_case.
-    return toSnakeCase(await this.flags.command(FLAG_COMMANDS.defineSegment, { segment }, withReason(ctx, body.reason)));
+    return toSnakeCase(await this.lists.define(segment, body.members, withReason(ctx, body.reason)));
+  }
+
+  @Patch(':key/members')
+  @Roles(...DEFINE_ROLES)
+  @RouteConfig({ bodyLimit: LIST_BODY_LIMIT_BYTES })
+  @ApiOperation({ summary: "Add / remove a member list's members (deltas; removals first)" })
+  async members(@Param('key', KeyParamPipe) key: string, @Body() body: ChangeMembersDto, @Command() ctx: CommandContext) {
+    return toSnakeCase(await this.lists.change(key, body.add ?? [], body.remove ?? [], withReason(ctx, body.reason)));
   }
 }

@@ -12,6 +12,13 @@ export const FLAG_ERROR_CODES = {
   segmentNotFound: 'FLAGS.SEGMENT_NOT_FOUND',
   segmentInUse: 'FLAGS.SEGMENT_IN_USE',
   validation: ErrorCodes.validation,
+  /**
+   * A command whose event would not fit the bus (libs/commands `eventTooLargeCode`, HTTP 413): refused before
+   * anything is appended. `details`: eventType, eventBytes, maxEventBytes.
+   */
+  eventTooLarge: 'FLAGS.EVENT_TOO_LARGE',
+  /** A flag (or a segment's definition) that would outgrow MAX_DEFINITION_BYTES (HTTP 413): large lists belong in a member list segment. */
+  definitionTooLarge: 'FLAGS.DEFINITION_TOO_LARGE',
   /** A command id (Idempotency-Key) already used for another flag or segment (libs/commands `conflictCodes`). */
   commandIdConflict: 'FLAGS.COMMAND_ID_CONFLICT',
   /** A command id (Idempotency-Key) sent again for the same flag or segment with another request (libs/commands). */

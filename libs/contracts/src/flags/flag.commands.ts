@@ -14,13 +14,20 @@ import {
   Min,
   ValidateIf,
 } from 'class-validator';
-import type { EnvironmentConfig, FlagDefinition, Rollout, Rule, Segment } from '#rollgate/evaluation';
+import { MAX_MEMBER_LENGTH, MAX_SEGMENT_MEMBERS, type EnvironmentConfig, type FlagDefinition, type Rollout, type Rule, type Segment } from '#rollgate/evaluation';
 import { KEY_PATTERN, keyMessage } from '../keys.js';
 import type { FlagDetails } from './flag.events.js';
 import type { RolloutStrategyInput } from './flag.rollout-strategy.js';
 
 export const MAX_USER_LIST_DELTA = 100_000;
 
+
+/**
+ * The most a flag definition (or a segment's definition without its members) may take as JSON. It keeps every
+ * whole-definition event (FlagCreated, FlagReverted), query reply and snapshot page far below the bus's payload
+ * limit however many small changes built it up: a longer user list belongs in a member list segment.
+ */
+export const MAX_DEFINITION_BYTES = 256 * 1024;
 
 /** Stream versions fit Postgres int columns and bigint comparisons: a larger one is refused, never a 500. */
 export const MAX_VERSION = 2_147_483_647;
@@ -43,7 +50,10 @@ export const FLAG_COMMANDS = {
   setRules: 'set-rules',
   changeUserList: 'change-user-list',
   revert: 'revert',
+  /** Define or redefine a segment; a member list may bring (part of) its members in `segment.members`. */
   defineSegment: 'define-segment',
+  /** Add and remove members of a member list (deltas; up to 100 000 ids each way, as many chunk events as needed). */
+  changeSegmentMembers: 'change-segment-members',
   removeSegment: 'remove-segment',
 } as const;
 
@@ -189,6 +199,30 @@ export class DefineSegmentPayload {
   @Min(0)
   @Max(MAX_VERSION)
   expectedVersion?: number;
+}
+
+/** Deltas of a member list: `add` and `remove` as in ChangeUserListPayload (remove first, then add). */
+export class ChangeSegmentMembersPayload {
+  @Matches(KEY_PATTERN, { message: keyMessage('key') })
+  key!: string;
+
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_VERSION)
+  expectedVersion?: number;
+
+  @IsArray()
+  @ArrayMaxSize(MAX_SEGMENT_MEMBERS)
+  @IsString({ each: true })
+  @MaxLength(MAX_MEMBER_LENGTH, { each: true })
+  add!: string[];
+
+  @IsArray()
+  @ArrayMaxSize(MAX_SEGMENT_MEMBERS)
+  @IsString({ each: true })
+  @MaxLength(MAX_MEMBER_LENGTH, { each: true })
+  remove!: string[];
 }
 
 export class RemoveSegmentPayload {

@@ -43,11 +43,24 @@ export const FLAG_EVENT_TYPES: readonly FlagEventType[] = [
 
 export type FlagEvent = { [T in FlagEventType]: { type: T; data: FlagEventMap[T] } }[FlagEventType];
 
+/**
+ * Events of the `segment-<key>` streams. A member list never travels whole: SegmentDefined carries the definition
+ * (members are kept across a redefinition), and the members come and go in chunks of at most MEMBERS_PER_EVENT ids,
+ * so every event stays far below the bus's payload limit whatever the list's size. One command's chunks are
+ * appended in one transaction, so readers see the whole change or none of it.
+ */
 export interface SegmentEventMap {
-  SegmentDefined: { segment: Omit<Segment, 'version'> };
+  SegmentDefined: { segment: Omit<Segment, 'version' | 'members'> };
+  SegmentMembersAdded: { members: string[] };
+  SegmentMembersRemoved: { members: string[] };
   SegmentRemoved: Record<string, never>;
 }
 export type SegmentEventType = keyof SegmentEventMap;
+
+export const SEGMENT_EVENT_TYPES: readonly SegmentEventType[] = ['SegmentDefined', 'SegmentMembersAdded', 'SegmentMembersRemoved', 'SegmentRemoved'];
+
+/** Member ids per SegmentMembersAdded / SegmentMembersRemoved: 1 000 ids of at most 256 characters is < 300 KB. */
+export const MEMBERS_PER_EVENT = 1_000;
 export type SegmentEvent = { [T in SegmentEventType]: { type: T; data: SegmentEventMap[T] } }[SegmentEventType];
 
 export const flagStreamId = (key: string): string => `flag-${key}`;

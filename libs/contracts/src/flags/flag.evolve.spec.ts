@@ -1,5 +1,5 @@
-import type { FlagEvent } from './flag.events.js';
-import { evolveFlag, type FlagState } from './flag.evolve.js';
+import type { FlagEvent, SegmentEvent } from './flag.events.js';
+import { evolveFlag, evolveSegment, type FlagState, type SegmentState } from './flag.evolve.js';
 
 const created: FlagEvent = {
   type: 'FlagCreated',
@@ -66,5 +66,43 @@ describe(evolveFlag.name, () => {
       { type: 'FlagReverted', data: { flag: original, toVersion: 1 } },
     ]);
     expect(state).toEqual({ ...original, version: 3 });
+  });
+});
+
+describe(evolveSegment.name, () => {
+  const foldSegment = (events: SegmentEvent[]): SegmentState =>
+    events.reduce<SegmentState>((state, event, index) => evolveSegment(state, event, index + 1), null);
+  const defined = (memberAttribute?: string): SegmentEvent => ({
+    type: 'SegmentDefined',
+    data: { segment: { key: 'vip', conditions: [], ...(memberAttribute === undefined ? {} : { memberAttribute }) } },
+  });
+
+  it('adds and removes members in chunks, without duplicates, and keeps them across a redefinition of the list', () => {
+    expect(
+      foldSegment([
+        defined('userId'),
+        { type: 'SegmentMembersAdded', data: { members: ['a', 'b'] } },
+        { type: 'SegmentMembersAdded', data: { members: ['b', 'c'] } },
+        { type: 'SegmentMembersRemoved', data: { members: ['a', 'z'] } },
+        { type: 'SegmentDefined', data: { segment: { key: 'vip', name: 'VIP', conditions: [], memberAttribute: 'userId' } } },
+      ]),
+    ).toEqual({ key: 'vip', name: 'VIP', conditions: [], memberAttribute: 'userId', members: ['b', 'c'], version: 5 });
+  });
+
+  it('stays a pure function of its inputs: a version folded twice (a branch) gives each branch its own list', () => {
+    const base = foldSegment([defined('userId'), { type: 'SegmentMembersAdded', data: { members: ['a', 'b'] } }])!;
+    const snapshot = JSON.stringify(base);
+    const left = evolveSegment(base, { type: 'SegmentMembersAdded', data: { members: ['c'] } }, 3)!;
+    const right = evolveSegment(base, { type: 'SegmentMembersRemoved', data: { members: ['a'] } }, 3)!;
+    const again = evolveSegment(left, { type: 'SegmentMembersAdded', data: { members: ['b', 'd'] } }, 4)!;
+    expect([left.members, right.members, again.members]).toEqual([['a', 'b', 'c'], ['b'], ['a', 'b', 'c', 'd']]);
+    expect(evolveSegment(base, { type: 'SegmentMembersAdded', data: { members: ['c', 'a'] } }, 3)!.members).toEqual(['a', 'b', 'c']);
+    expect(JSON.stringify(base)).toBe(snapshot);
+  });
+
+  it('drops the members when the segment stops being a list, and ignores chunks before it exists or after removal', () => {
+    expect(foldSegment([defined('userId'), { type: 'SegmentMembersAdded', data: { members: ['a'] } }, defined()])).toEqual({ key: 'vip', conditions: [], version: 3 });
+    expect(foldSegment([{ type: 'SegmentMembersAdded', data: { members: ['a'] } }])).toBeNull();
+    expect(foldSegment([defined('userId'), { type: 'SegmentRemoved', data: {} }, { type: 'SegmentMembersAdded', data: { members: ['a'] } }])).toBeNull();
   });
 });

@@ -85,10 +85,56 @@ export function evolveFlag(state: FlagState, event: FlagEvent, version: number):
 
 export type SegmentState = Segment | null;
 
+/**
+ * The Set of a member list's ids, handed from each version of the list to the next: folding 100 chunks of 1 000
+ * into a list of 100 000 then costs the chunks, not 100 copies of a growing Set. Taking a list's Set removes it
+ * from the cache, so a version folded again (a branch) builds its own: the arrays are never changed, and folding
+ * stays a pure function of them.
+ */
+const memberSets = new WeakMap<readonly string[], Set<string>>();
+
+const takeMemberSet = (members: readonly string[]): Set<string> => {
+  const set = memberSets.get(members);
+  if (set === undefined) return new Set(members);
+  memberSets.delete(members);
+  return set;
+};
+
+/**
+ * Folds one segment event. A redefinition keeps the members of a list that stays a list; member chunks before the
+ * segment exists leave it absent (the decider never emits them).
+ */
 export function evolveSegment(state: SegmentState, event: SegmentEvent, version: number): SegmentState {
   switch (event.type) {
-    case 'SegmentDefined':
-      return { ...event.data.segment, version };
+    case 'SegmentDefined': {
+      const { members: _members, ...definition } = event.data.segment as Segment;
+      const kept = definition.memberAttribute !== undefined && state?.members !== undefined ? { members: state.members } : {};
+      return { ...definition, ...kept, version };
+    }
+    case 'SegmentMembersAdded': {
+      if (state === null) return state;
+      const current = state.members ?? [];
+      const present = takeMemberSet(current);
+      const fresh: string[] = [];
+      for (const member of event.data.members) {
+        if (!present.has(member)) {
+          present.add(member);
+          fresh.push(member);
+        }
+      }
+      const members = fresh.length === 0 ? [...current] : current.concat(fresh);
+      memberSets.set(members, present);
+      return { ...state, members, version };
+    }
+    case 'SegmentMembersRemoved': {
+      if (state === null) return state;
+      const present = takeMemberSet(state.members ?? []);
+      const removed = new Set(event.data.members);
+      for (const member of removed) present.delete(member);
+      const members = (state.members ?? []).filter((member) => !removed.has(member));
+      memberSets.set(members, present);
+      return { ...state, members, version };
+    }
     case 'SegmentRemoved':
       return null;
     default: {

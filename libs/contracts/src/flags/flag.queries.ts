@@ -1,7 +1,8 @@
 import { MAX_VERSION } from './flag.commands.js';
-import { Allow, IsIn, IsInt, IsISO8601, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import type { FlagDefinition, Segment } from '#rollgate/evaluation';
+import { Allow, IsBoolean, IsIn, IsInt, IsISO8601, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { MAX_SEGMENT_MEMBERS, type FlagDefinition, type Segment } from '#rollgate/evaluation';
 import { KEY_PATTERN, keyMessage } from '../keys.js';
+import { MAX_SNAPSHOT_PAGE_BYTES, MIN_SNAPSHOT_PAGE_BYTES, SNAPSHOT_CURSOR_PATTERN, type RemovedSegment } from './flag.snapshot.js';
 
 /** Nouns of `rg.qry.flags.<noun>`; the body is the query object itself (no envelope). */
 export const FLAG_QUERIES = {
@@ -12,6 +13,7 @@ export const FLAG_QUERIES = {
   snapshot: 'snapshot',
   evaluate: 'evaluate',
   segments: 'segments',
+  segmentMembers: 'segment-members',
   analytics: 'analytics',
 } as const;
 
@@ -32,6 +34,18 @@ export class ListFlagsQuery {
   @IsOptional()
   @IsIn(FLAG_STATUSES)
   status?: (typeof FLAG_STATUSES)[number];
+
+  /**
+   * Answer a Page<FlagView> (by key, as much as one bus reply holds; `next` is the `after` of the next page)
+   * instead of every flag at once: 10 000 flags do not fit one reply.
+   */
+  @IsOptional()
+  @IsBoolean()
+  paged?: boolean;
+
+  @IsOptional()
+  @Matches(KEY_PATTERN, { message: keyMessage('after') })
+  after?: string;
 }
 
 export class FlagKeyQuery {
@@ -44,9 +58,29 @@ export class FlagKeyQuery {
   asOf?: string;
 }
 
+/**
+ * `rg.qry.flags.snapshot`. Without `paged` or `cursor` the reply is the whole FlagSnapshot in one message (refused
+ * with GENERIC.PAYLOAD_TOO_LARGE when it would not fit the bus). With them it is one FlagSnapshotPage: send
+ * `paged: true` for the first, then each page's `next` as `cursor` (see flag.snapshot.ts).
+ */
 export class SnapshotQuery {
   @Matches(KEY_PATTERN, { message: keyMessage('environment') })
   environment!: string;
+
+  @IsOptional()
+  @IsBoolean()
+  paged?: boolean;
+
+  @IsOptional()
+  @Matches(SNAPSHOT_CURSOR_PATTERN, { message: 'cursor must be the next of a previous snapshot page' })
+  cursor?: string;
+
+  /** The most a page may hold (JSON bytes); the service caps it below the bus's payload limit. */
+  @IsOptional()
+  @IsInt()
+  @Min(MIN_SNAPSHOT_PAGE_BYTES)
+  @Max(MAX_SNAPSHOT_PAGE_BYTES)
+  pageBytes?: number;
 }
 
 export class EvaluateFlagQuery {
@@ -153,11 +187,47 @@ export class AuditQuery {
   limit?: number;
 }
 
-/** `rg.qry.flags.segments`: every defined segment (optionally one). */
+/**
+ * `rg.qry.flags.segments`: every defined segment (optionally one). A member list comes without its members and
+ * with `memberCount`: read them with `segment-members`, a page at a time.
+ */
 export class SegmentsQuery {
   @IsOptional()
   @Matches(KEY_PATTERN, { message: keyMessage('key') })
   key?: string;
+}
+
+/** A segment as the `segments` query answers it. */
+export type SegmentView = Segment & { memberCount?: number };
+
+export const MAX_MEMBERS_PAGE = 50_000;
+
+/** `rg.qry.flags.segment-members`: members of a member list from `offset`, at most `limit` (and what fits a reply). */
+export class SegmentMembersQuery {
+  @Matches(KEY_PATTERN, { message: keyMessage('key') })
+  key!: string;
+
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_SEGMENT_MEMBERS)
+  offset?: number;
+
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_MEMBERS_PAGE)
+  limit?: number;
+}
+
+export interface SegmentMembersPage {
+  key: string;
+  /** The segment's stream version the page was read at: pages of another version do not belong together. */
+  version: number;
+  total: number;
+  members: string[];
+  /** `offset` of the next page; null on the last. */
+  next: number | null;
 }
 
 export const ANALYTICS_GRANULARITIES = ['minute', 'hour', 'day'] as const;
@@ -205,6 +275,8 @@ export interface FlagSnapshot {
   position: string;
   flags: FlagDefinition[];
   segments: Segment[];
+  /** Segments removed since they were defined, with their stream version: events up to it are not new. */
+  removedSegments?: RemovedSegment[];
 }
 
 export interface AnalyticsRow {
@@ -224,12 +296,12 @@ export interface AnalyticsResult {
   totals: Array<{ key: string; environment: string; count: number; enabled: number; enabledRate: number }>;
 }
 
-/** What `define-segment` and `remove-segment` reply with (the segment is null once removed). */
+/** What the segment commands reply with (the segment is null once removed; a member list without its members). */
 export interface SegmentCommandResult {
   key: string;
   version: number;
   position: string;
   duplicate: boolean;
   appended: number;
-  segment: Segment | null;
+  segment: SegmentView | null;
 }

@@ -5,3 +5,4 @@ export * from './flag.queries.js';
 export * from './flag.codes.js';
 export * from './flag.subjects.js';
 export * from './flag.rollout-strategy.js';
+export * from './flag.snapshot.js';

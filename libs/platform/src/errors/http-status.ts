@@ -14,6 +14,8 @@ const SUFFIX_STATUS: ReadonlyArray<readonly [string, number]> = [
   ['ARCHIVED', 409],
   ['IN_USE', 409],
   ['PAYLOAD_TOO_LARGE', 413],
+  // FLAGS.EVENT_TOO_LARGE, FLAGS.DEFINITION_TOO_LARGE: what the request asks to store would not fit the bus.
+  ['TOO_LARGE', 413],
   ['URI_TOO_LONG', 414],
   ['HEADERS_TOO_LARGE', 431],
   // An Idempotency-Key sent again with another request: well-formed, but not processable under that key.

@@ -15,6 +15,7 @@ import {
   type FlagDefinition,
   type FlagEvent,
   type FlagSnapshot,
+  type FlagSnapshotPage,
   type Segment,
   type SegmentEvent,
 } from '#rollgate/contracts';
@@ -55,16 +56,51 @@ export class FakeFlagsService {
     this.sub = nc.subscribe(`${this.topology.root}.qry.flags.snapshot`, {
       callback: (_err, msg) => {
         // As apps/flags takes queries: the raw query object, no envelope.
-        const query = msg.json<{ environment: string }>();
+        const query = msg.json<{ environment: string; paged?: boolean; cursor?: string }>();
         this.snapshotsServed++;
-        msg.respond(JSON.stringify(okReply(this.snapshot(query.environment))));
+        const whole = this.snapshot(query.environment);
+        if (this.refusePaging && (query.paged !== undefined || query.cursor !== undefined)) {
+          // As a flags service from before paging: the global pipe refuses the unknown field.
+          msg.respond(JSON.stringify({ ok: false, error: { code: 'GENERIC.VALIDATION', message: 'property paged should not exist', details: { problems: [{ path: 'paged', message: 'unknown field' }] } } }));
+          return;
+        }
+        if (query.paged !== true && query.cursor === undefined) {
+          msg.respond(JSON.stringify(okReply(whole)));
+          return;
+        }
+        this.pagesServed++;
+        msg.respond(JSON.stringify(okReply(this.page(whole, query.cursor))));
       },
     });
+  }
+
+  /** Flags per snapshot page (as the flags service pages by bytes; all in one page by default). */
+  flagsPerPage = Number.MAX_SAFE_INTEGER;
+  pagesServed = 0;
+  /** Answer paged requests as a service that predates paging. */
+  refusePaging = false;
+
+  /** One page as apps/flags pages: the segments first, then flags by key after the cursor's key. */
+  private page(whole: FlagSnapshot, cursor: string | undefined): FlagSnapshotPage {
+    const after = cursor?.startsWith('f.') ? cursor.slice(2) : undefined;
+    const flags = [...whole.flags].sort((a, b) => (a.key < b.key ? -1 : 1)).filter((flag) => after === undefined || flag.key > after);
+    const taken = flags.slice(0, this.flagsPerPage);
+    return {
+      environment: whole.environment,
+      position: whole.position,
+      revision: String(this.history.length),
+      segments: after === undefined ? whole.segments : [],
+      members: [],
+      removedSegments: after === undefined ? (whole.removedSegments ?? []) : [],
+      flags: taken,
+      next: taken.length < flags.length ? `f.${taken[taken.length - 1]!.key}` : null,
+    };
   }
 
   snapshot(environment: string, upTo = this.history.length): FlagSnapshot {
     const flags = new Map<string, FlagDefinition>();
     const segments = new Map<string, Segment | null>();
+    const segmentVersions = new Map<string, number>();
     for (const e of this.history.slice(0, upTo)) {
       if (e.streamId.startsWith('flag-')) {
         const key = e.streamId.slice(5);
@@ -73,6 +109,7 @@ export class FakeFlagsService {
       } else {
         const key = e.streamId.slice(8);
         segments.set(key, evolveSegment(segments.get(key) ?? null, e as unknown as SegmentEvent, e.streamVersion));
+        segmentVersions.set(key, e.streamVersion);
       }
     }
     return {
@@ -80,6 +117,7 @@ export class FakeFlagsService {
       position: upTo === 0 ? '0' : this.history[upTo - 1]!.globalPosition,
       flags: [...flags.values()],
       segments: [...segments.values()].filter((s): s is Segment => s !== null),
+      removedSegments: [...segments].flatMap(([key, segment]) => (segment === null ? [{ key, version: segmentVersions.get(key)! }] : [])),
     };
   }
 
