@@ -68,6 +68,7 @@ const ROUTES: Record<string, { access: Access; body?: unknown; query?: string; s
   'GET /api/v1/environments/{env}/snapshot': { access: 'evaluate' },
   'GET /api/v1/segments/{key}': { access: 'read' },
   'PUT /api/v1/segments/{key}': { access: 'define' },
+  'PATCH /api/v1/segments/{key}/members': { access: 'define' },
   'POST /api/v1/tokens': { access: 'admin' },
   'GET /api/v1/tokens': { access: 'admin' },
   'GET /api/v1/tokens/{id}': { access: 'admin' },
