@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { BusClient, RollgateSystem, eventCount, expectError, uniqueKey, type ApiResponse } from './harness/index.js';
+import { BusClient, RollgateSystem, eventCount, expectError, sendOversized, uniqueKey, type ApiResponse } from './harness/index.js';
 
 // The e2e project's testTimeout in jest.config.js is not applied (Jest 30 reads it only globally).
 jest.setTimeout(90_000);
@@ -63,14 +63,14 @@ const httpCases: HttpCase[] = [
   { name: 'malformed JSON', send: post('{"name": "half'), status: 400, code: 'GENERIC.VALIDATION' },
   {
     name: 'a body over 1 MiB',
-    send: () => system.api('PUT', `${FLAGS}/${target}`, JSON.stringify({ description: 'x'.repeat(1_100_000) })),
+    send: () => sendOversized(system, 'PUT', `${FLAGS}/${target}`, JSON.stringify({ description: 'x'.repeat(1_100_000) })),
     status: 413,
     code: 'GENERIC.PAYLOAD_TOO_LARGE',
   },
   {
     // Routes that carry user lists (POST /feature-flags, the segment routes) take up to 8 MiB.
     name: 'a create body over 8 MiB',
-    send: post(JSON.stringify({ name: fresh(), description: 'x'.repeat(8_500_000) })),
+    send: () => sendOversized(system, 'POST', FLAGS, JSON.stringify({ name: fresh(), description: 'x'.repeat(8_500_000) })),
     status: 413,
     code: 'GENERIC.PAYLOAD_TOO_LARGE',
   },

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { waitFor } from '#rollgate/testing';
 import type { ApiResponse, RollgateSystem } from './system.js';
 
@@ -137,4 +138,42 @@ export function expectError(response: ApiResponse, status: number, code: string,
     ...(field === undefined ? {} : { field: paths.some((path) => path === field || path.startsWith(`${field}.`) || path.startsWith(`${field}[`)) }),
   };
   expect({ ...actual, body }).toEqual({ status, code, message: 'string', ...(field === undefined ? {} : { field: true }), body: expect.anything() });
+}
+
+/**
+ * A request whose body the server may refuse before reading it (413 on Content-Length): the server answers and
+ * closes, so a client writing the body meanwhile fails with EPIPE and fetch reports only that. This sends the
+ * headers, gives the server a moment to answer, and only then sends the body (when no answer came).
+ */
+export function sendOversized(system: RollgateSystem, method: string, path: string, body: string): Promise<ApiResponse> {
+  const url = new URL(`${system.gatewayUrl}${path}`);
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, {
+      method,
+      headers: { authorization: `Bearer ${system.adminToken}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    });
+    request.on('response', (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        let parsed: unknown = text;
+        try {
+          parsed = text ? JSON.parse(text) : undefined;
+        } catch {
+          // not JSON
+        }
+        const headers = new Headers(Object.entries(response.headers).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)] as [string, string]])));
+        resolve({ status: response.statusCode ?? 0, body: parsed, headers });
+      });
+    });
+    request.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'ECONNRESET') reject(error);
+    });
+    // Headers first; a server that refuses on Content-Length answers before the body, which then is not sent.
+    request.flushHeaders();
+    let answered = false;
+    request.once('response', () => (answered = true));
+    setTimeout(() => (answered ? request.destroy() : request.end(body)), 500);
+  });
 }
