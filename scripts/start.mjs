@@ -40,6 +40,12 @@ const KILL_AFTER_MS = 10_000;
 let supervisor = null;
 let stopping = false;
 
+/** A path inside the checkout relative to it, any other as it is. */
+function shortPath(file) {
+  const relative = path.relative(REPO, file);
+  return relative.startsWith('..') ? file : relative;
+}
+
 function say(line) {
   process.stdout.write(`[start] ${line}\n`);
 }
@@ -191,7 +197,7 @@ async function main() {
   for (const s of started) {
     lines.push(`  ${s.name.padEnd(12)} http://127.0.0.1:${s.port}  (metrics /metrics, readiness /health/ready)`);
   }
-  lines.push(`  NATS         ${infra.NATS_URL}   (users and passwords: ${path.relative(REPO, infra.ROLLGATE_NATS_CREDENTIALS_FILE)})`);
+  lines.push(`  NATS         ${infra.NATS_URL}   (users and passwords: ${shortPath(infra.ROLLGATE_NATS_CREDENTIALS_FILE)})`);
   lines.push(`  SDK login    user sdk, password ${natsLogin(natsCredentials, 'sdk').NATS_PASSWORD}`);
   lines.push(`  PostgreSQL   ${infra.ROLLGATE_ADMIN_DATABASE_URL}`);
   lines.push(`  admin token  ${token}   (Authorization: Bearer <token>; stored in .rollgate/admin-token)`);
