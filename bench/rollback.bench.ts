@@ -70,12 +70,17 @@ async function main(): Promise<void> {
     const perClient: number[] = [];
     const replies: number[] = [];
     const recovery: number[] = [];
+    // Where the time goes, per round (wall clock, ms after the request was sent): the execution requested (its
+    // first append), and the flag step's result recorded (the toggle's reply, which waits for the flags feed).
+    const requestedAt: number[] = [];
+    const toggleReplied: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const on = allTo(true);
       if (round > 0) await api('PUT', `/api/v1/feature-flags/${KEY}/environments/production`, { enabled: true });
       await on;
       const off = allTo(false);
       const sent = performance.now();
+      const sentWall = Date.now();
       const reply = await api('POST', '/api/v1/rollbacks/emergency', { scope: 'feature_flag', target_id: KEY, reason: `bench round ${round}` });
       replies.push(performance.now() - sent);
       if (reply.status !== 202) throw new Error(`emergency: ${JSON.stringify(reply.body)}`);
@@ -85,6 +90,8 @@ async function main(): Promise<void> {
       const done = await finished(reply.body.execution_id);
       if (done.status !== 'succeeded') throw new Error(`round ${round}: ${JSON.stringify(done)}`);
       if (typeof done.recovery_ms === 'number') recovery.push(done.recovery_ms);
+      requestedAt.push(Date.parse(done.requested_at) - sentWall);
+      toggleReplied.push(Date.parse(done.steps[0].finished_at) - sentWall);
     }
     await Promise.all(clients.map((client) => client.close()));
     const sorted = [...lastOff].sort((a, b) => a - b);
@@ -96,6 +103,10 @@ async function main(): Promise<void> {
       allOffMs: { p50: round1(percentile(sorted, 0.5)), p99: round1(percentile(sorted, 0.99)), max: round1(sorted.at(-1)!) },
       perClientMs: { p50: round1(percentile(sortedClients, 0.5)), p99: round1(percentile(sortedClients, 0.99)), max: round1(sortedClients.at(-1)!) },
       httpReplyMs: { p50: round1(percentile(sortedReplies, 0.5)), p99: round1(percentile(sortedReplies, 0.99)) },
+      profileMs: {
+        requested: { p50: percentile([...requestedAt].sort((a, b) => a - b), 0.5), max: Math.max(...requestedAt) },
+        flagStepDone: { p50: percentile([...toggleReplied].sort((a, b) => a - b), 0.5), max: Math.max(...toggleReplied) },
+      },
       recoveryMsAsRecorded: { p50: percentile([...recovery].sort((a, b) => a - b), 0.5), max: Math.max(...recovery) },
     };
     console.log(JSON.stringify({ emergency }));

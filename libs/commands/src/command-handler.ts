@@ -174,6 +174,8 @@ export class CommandHandler {
       {
         expectedVersion: current.version === 0 ? 'no_stream' : current.version,
         commandId: request.origin.commandId,
+        // `handle` looked it up before deciding; a duplicate since then is caught in the append's transaction.
+        commandIdLookedUp: true,
         commandType: request.commandType,
         requestHash,
         beforeCommit: async (appended, tx) => {

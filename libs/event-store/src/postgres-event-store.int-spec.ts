@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '#rollgate/testing';
 import { eventStoreContract } from './event-store.contract.js';
-import { VersionConflictError } from './event-store.errors.js';
+import { CommandIdReusedError, VersionConflictError } from './event-store.errors.js';
 import { START, type AllPosition, type RecordedEvent } from './event-store.port.js';
 import { createPool } from './create-pool.js';
 import { PostgresEventStore, type SqlClient } from './postgres-event-store.js';
@@ -134,6 +134,18 @@ describe('idempotent commands', () => {
       expect(await store.streamVersion(id)).toBe(2);
     },
   );
+
+  it('without its own lookup (commandIdLookedUp), a repeat is still caught in the transaction and answered as the first append', async () => {
+    const id = `flag-${randomUUID()}`;
+    const commandId = randomUUID();
+    const first = await store.append(id, [toggled(0)], { expectedVersion: 'no_stream', commandId, commandIdLookedUp: true });
+    const again = await Promise.all(
+      Array.from({ length: 5 }, () => store.append(id, [toggled(1)], { expectedVersion: 'any', commandId, commandIdLookedUp: true })),
+    );
+    expect(again.every((r) => r.duplicate && r.nextVersion === first.nextVersion && r.firstPosition === first.firstPosition)).toBe(true);
+    await expect(store.append(`flag-${randomUUID()}`, [toggled(1)], { expectedVersion: 'any', commandId, commandIdLookedUp: true })).rejects.toThrow(CommandIdReusedError);
+    expect(await store.streamVersion(id)).toBe(1);
+  });
 });
 
 describe('gap-free "$all" order', () => {

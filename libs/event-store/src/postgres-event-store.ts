@@ -26,6 +26,12 @@ export interface SqlClient {
 export interface PgAppendOptions extends AppendOptions {
   /** Read-your-writes projections: run in the same transaction as the append, so both commit or neither does. */
   beforeCommit?: (events: readonly RecordedEvent[], tx: SqlClient) => Promise<void>;
+  /**
+   * The caller looked the command id up itself just before (the command handler does, before deciding): the store
+   * skips its own lookup, one round trip. A duplicate that raced in since is still caught in the transaction (the
+   * command id's unique key) and answered as the earlier append.
+   */
+  commandIdLookedUp?: boolean;
 }
 
 interface EventRow {
@@ -69,7 +75,7 @@ export class PostgresEventStore implements EventStore, CheckpointStore {
 
   async append(streamId: string, events: readonly NewEvent[], options: PgAppendOptions): Promise<AppendResult> {
     assertAppendable(streamId, events);
-    if (options.commandId) {
+    if (options.commandId && !options.commandIdLookedUp) {
       const earlier = await this.earlierAppend(options.commandId, streamId);
       if (earlier) return earlier;
     }

@@ -1,6 +1,6 @@
-import { evolveExecution, type Execution, type ExecutionEvent, type ExecutionState } from '#rollgate/contracts';
+import { evolveExecution, type Execution, type ExecutionEvent, type ExecutionState, type FlagDefinition } from '#rollgate/contracts';
 import { emergencySteps, executionSteps } from './default-steps.js';
-import { decideExecution, type ExecutionCommand, type ExecutionRequest } from './execution.decider.js';
+import { decideExecution, withFirstAttempt, type ExecutionCommand, type ExecutionRequest } from './execution.decider.js';
 import { MAX_INTERRUPTED_ATTEMPTS, nextAction, outcomeOf } from './execution.planner.js';
 
 const NOW = new Date('2025-01-01T10:00:00.000Z');
@@ -150,5 +150,33 @@ describe('default steps', () => {
     ]);
     expect(steps.map((s) => `${s.type}${s.inserted ? '*' : ''}`)).toEqual(['disable_feature_flag', 'wait_for_propagation*', 'restart_service', 'scale_service']);
     expect(executionSteps([{ type: 'disable_feature_flag', config: { flagId: 'f' } }, { type: 'wait_for_propagation', config: {} }, { type: 'restart_service', config: { serviceName: 'a' } }]).some((s) => s.inserted)).toBe(false);
+  });
+});
+
+describe(withFirstAttempt.name, () => {
+  const flag = { key: 'f', name: 'f', type: 'boolean', version: 3, environments: { production: { enabled: true, defaultRollout: { type: 'all_users' } } } } as unknown as FlagDefinition;
+  const requested = (holder: { executionId: string; priority: number } | null) =>
+    decideExecution({ type: 'RequestExecution', data: { request: request({ type: 'emergency', steps: executionSteps(emergencySteps('feature_flag', 'f')) }), holder } }, null, NOW);
+
+  it("records an emergency's first step start and attempt 1 in the request's batch; the executor's next action is that attempt's outcome", () => {
+    const events = withFirstAttempt(requested(null), flag, NOW);
+    expect(events.map((e) => e.type)).toEqual(['ExecutionRequested', 'ExecutionStarted', 'StepStarted', 'StepAttempted']);
+    expect(events[2]!.data).toMatchObject({ index: 0, operations: [{ kind: 'flag', verb: 'toggle', commandId: 'rb:e1:0:0', payload: { key: 'f', environment: 'production', enabled: false } }] });
+    const state = fold(events) as Execution;
+    expect(state.steps[0]).toMatchObject({ status: 'running', attempts: 1, attemptInFlight: 1 });
+    // A crash before the toggle: resumed as an interrupted attempt, with the same command id.
+    expect(nextAction(state, NOW.getTime())).toEqual({ kind: 'attempt', index: 0, attempt: 2 });
+  });
+
+  it('leaves the batch alone when the emergency preempts another execution, or the step cannot be planned from the flag', () => {
+    expect(withFirstAttempt(requested({ executionId: 'other', priority: 1 }), flag, NOW).map((e) => e.type)).toEqual(['ExecutionRequested', 'ExecutionStarted']);
+    const scheduled = decideExecution({ type: 'RequestExecution', data: { request: request({ scheduledFor: '2025-01-01T11:00:00.000Z' }), holder: null } }, null, NOW);
+    expect(withFirstAttempt(scheduled, flag, NOW)).toEqual(scheduled);
+    const webhookFirst = decideExecution(
+      { type: 'RequestExecution', data: { request: request({ steps: executionSteps([{ type: 'call_webhook', config: { url: 'http://127.0.0.1:1/h' } }]) }), holder: null } },
+      null,
+      NOW,
+    );
+    expect(withFirstAttempt(webhookFirst, flag, NOW)).toEqual(webhookFirst);
   });
 });

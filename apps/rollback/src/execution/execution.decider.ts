@@ -1,3 +1,4 @@
+import { applyDecided } from '#rollgate/commands';
 import {
   PRIORITY,
   TERMINAL_STATUSES,
@@ -8,8 +9,11 @@ import {
   type ExecutionEvent,
   type ExecutionEventMap,
   type ExecutionState,
+  type FlagDefinition,
 } from '#rollgate/contracts';
+import { executionAggregate } from '../rollback.aggregates.js';
 import { RollbackError, RollbackErrorCodes } from '../rollback.errors.js';
+import { factsNeeded, planOperations } from '../steps/step-planning.js';
 import { MAX_INTERRUPTED_ATTEMPTS, maxAttemptsOf, outcomeOf } from './execution.planner.js';
 
 /** Who holds the execution's target now (rollback.active_targets), loaded by the service before deciding. */
@@ -197,4 +201,29 @@ export function decideExecution(command: ExecutionCommand, state: ExecutionState
       throw new Error(`unknown command ${JSON.stringify(unknown)}`);
     }
   }
+}
+
+/**
+ * An emergency's first flag step started and its attempt 1 recorded in the request's own batch (one append before
+ * the toggle instead of three): the same decisions the executor would make next, on the state the request leaves,
+ * so every check holds. Not when the emergency preempts another execution (it first waits for that one's step in
+ * flight, so their flag changes never interleave), nor when the step cannot be planned from the flag (the executor
+ * plans it and records the failure).
+ */
+export function withFirstAttempt(requested: ExecutionEvent[], flag: FlagDefinition, now: Date): ExecutionEvent[] {
+  const started = requested.find((event) => event.type === 'ExecutionStarted');
+  if (started === undefined || started.data.preempts !== undefined) return requested;
+  let folded = applyDecided(executionAggregate, { state: null as ExecutionState, version: 0 }, requested);
+  const step = folded.state?.steps[0];
+  if (folded.state === null || step === undefined || factsNeeded(step) !== 'flag') return requested;
+  let operations: unknown[];
+  try {
+    operations = planOperations(step, folded.state, { at: now.toISOString(), flag });
+  } catch {
+    return requested;
+  }
+  const stepStarted = decideExecution({ type: 'StartStep', data: { index: step.index, operations } }, folded.state, now);
+  folded = applyDecided(executionAggregate, folded, stepStarted);
+  const attempted = decideExecution({ type: 'RecordAttempt', data: { index: step.index, attempt: 1 } }, folded.state, now);
+  return [...requested, ...stepStarted, ...attempted];
 }

@@ -100,9 +100,9 @@ export class ExecutionRunner implements ExecutionWaker, BeforeApplicationShutdow
     this.loop.start();
   }
 
-  wake(executionId?: string): void {
+  wake(executionId?: string, recorded?: Execution): void {
     if (executionId !== undefined && this.lease !== null && !this.tasks.has(executionId) && this.tasks.size < this.env.ROLLGATE_ROLLBACK_CONCURRENCY) {
-      this.spawn(executionId);
+      this.spawn(executionId, recorded);
     }
     this.loop.wake();
   }
@@ -139,9 +139,9 @@ export class ExecutionRunner implements ExecutionWaker, BeforeApplicationShutdow
     return Math.max(1, Math.min(this.env.ROLLGATE_ROLLBACK_POLL_MS, untilNext));
   }
 
-  private spawn(id: string): void {
+  private spawn(id: string, recorded?: Execution): void {
     const abort = new AbortController();
-    const done = this.drive(id, abort.signal)
+    const done = this.drive(id, abort.signal, recorded)
       .catch((error: unknown) => {
         if (!(error instanceof Stopped)) this.logger.error({ msg: `execution ${id} paused after an error (resumed at the next poll)`, err: error });
       })
@@ -172,9 +172,15 @@ export class ExecutionRunner implements ExecutionWaker, BeforeApplicationShutdow
     });
   }
 
-  private async drive(id: string, signal: AbortSignal): Promise<void> {
+  /** `recorded`: the state the request appended with the first step's attempt 1 in flight, performed at once. */
+  private async drive(id: string, signal: AbortSignal, recorded?: Execution): Promise<void> {
     let waitedForPreempted = false;
     let planningFailures = 0;
+    const first = recorded?.steps[0];
+    if (recorded !== undefined && first !== undefined && first.status === 'running' && first.attempts === 1 && first.attemptInFlight === 1) {
+      if (this.stopping || signal.aborted) throw new Stopped();
+      await this.performAttempt(recorded, first, 1, signal);
+    }
     for (;;) {
       if (this.stopping || (signal.aborted && signal.reason !== 'preempted')) throw new Stopped();
       const { state } = await this.commands.load(executionAggregate, id);
@@ -289,6 +295,12 @@ export class ExecutionRunner implements ExecutionWaker, BeforeApplicationShutdow
   private async attempt(state: Execution, step: StepRun, attempt: number, signal: AbortSignal): Promise<void> {
     const id = state.id;
     await this.record(state, { type: 'RecordAttempt', data: { index: step.index, attempt } }, `${id}:${step.index}:attempt:${attempt}`);
+    await this.performAttempt(state, step, attempt, signal);
+  }
+
+  /** The side effect of an attempt already recorded, then its outcome. */
+  private async performAttempt(state: Execution, step: StepRun, attempt: number, signal: AbortSignal): Promise<void> {
+    const id = state.id;
     const started = Date.now();
     try {
       const result = await this.performer.perform(state, step, (step.operations ?? []) as Operation[], signal);

@@ -6,6 +6,7 @@ import {
   type CommandEnvelope,
   type EmergencyPayload,
   type Execution,
+  type FlagDefinition,
   type ExecutePlanPayload,
   type ExecutionCause,
   type RollbackFlagPayload,
@@ -22,7 +23,7 @@ import { RollbackEnv } from '../rollback.config.js';
 import { RollbackError, RollbackErrorCodes } from '../rollback.errors.js';
 import { FlagsPort } from '../steps/flags.port.js';
 import { emergencySteps, executionSteps } from './default-steps.js';
-import { decideExecution, type ExecutionCommand, type ExecutionRequest } from './execution.decider.js';
+import { decideExecution, withFirstAttempt, type ExecutionCommand, type ExecutionRequest } from './execution.decider.js';
 import { EXECUTION_WAKER, type ExecutionWaker } from './execution.tokens.js';
 
 /** A UUID-shaped id derived from a command id: a repeated command lands on the same stream (and is a duplicate). */
@@ -102,7 +103,9 @@ export class ExecutionService {
     if (payload.asOf !== undefined && Date.parse(payload.asOf) > this.clock().getTime()) {
       throw RollbackError.invalid('asOf is in the future', [{ path: 'asOf', message: 'must not be in the future' }]);
     }
-    await this.checkTarget(payload.scope, payload.targetId);
+    // The flag is the first step's only planning fact: read once, it checks the target and plans the step.
+    const flag = payload.scope === 'feature_flag' ? await this.flags.flag(payload.targetId) : null;
+    if (flag === null) await this.checkTarget(payload.scope, payload.targetId);
     const options = { ...(payload.asOf === undefined ? {} : { asOf: payload.asOf }), ...(payload.environments === undefined ? {} : { environments: payload.environments }) };
     return this.request(originOf(envelope), {
       id: executionIdOf(envelope.commandId),
@@ -112,7 +115,7 @@ export class ExecutionService {
       cause: causeOf('emergency', envelope, payload.executedBy),
       onFailure: 'stop',
       steps: executionSteps(emergencySteps(payload.scope, payload.targetId, options)),
-    });
+    }, flag ?? undefined);
   }
 
   /** The seed's rollback_feature_flag: the flag's default steps as a manual execution (no plan). */
@@ -194,14 +197,19 @@ export class ExecutionService {
     return recordExecution(this.commands, this.clock, executionId, command, origin);
   }
 
-  private async request(origin: CommandOrigin, request: ExecutionRequest): Promise<Execution> {
+  /** `flag`: the first step's flag, read just now (an emergency's fast path, see `withFirstAttempt`). */
+  private async request(origin: CommandOrigin, request: ExecutionRequest, flag?: FlagDefinition): Promise<Execution> {
     const outcome = await this.commands.handle(
       executionAggregate,
-      async (_: ExecutionRequest, state) =>
-        decideExecution({ type: 'RequestExecution', data: { request, holder: await this.queries.holder(request.scope, request.targetId) } }, state, this.clock()),
+      async (_: ExecutionRequest, state) => {
+        const now = this.clock();
+        const requested = decideExecution({ type: 'RequestExecution', data: { request, holder: await this.queries.holder(request.scope, request.targetId) } }, state, now);
+        return flag === undefined ? requested : withFirstAttempt(requested, flag, now);
+      },
       { origin, key: request.id, commandType: 'RequestExecution', command: request },
     );
     const execution = outcome.state!;
+    const firstInFlight = !outcome.duplicate && execution.steps[0]?.attemptInFlight === 1;
     if (!outcome.duplicate && execution.preempts !== undefined) {
       // The lock moved already (same transaction); this tells the preempted saga, which also notices at its next step.
       await this.record(execution.preempts, { type: 'PreemptExecution', data: { by: execution.id } }, {
@@ -212,7 +220,7 @@ export class ExecutionService {
       });
       this.waker.interrupt(execution.preempts);
     }
-    this.waker.wake(execution.id);
+    this.waker.wake(execution.id, firstInFlight ? execution : undefined);
     return execution;
   }
 
