@@ -49,11 +49,17 @@ async function emergency(scope: string, targetId: string, extra: Record<string, 
 const rollbackEvents = async (executionId: string): Promise<string[]> =>
   (await system.sql<{ event_type: string }>('SELECT event_type FROM es.events WHERE stream_id = $1 ORDER BY stream_version', [`rollback-${executionId}`], 'rollback')).map((r) => r.event_type);
 
-const rollbackAudit = async (id: string): Promise<Array<Record<string, unknown>>> => {
-  const response = await system.api('GET', `/api/v1/audit?source=rollback&key=${id}`);
-  expect(response.status).toBe(200);
-  return response.body.entries;
-};
+/**
+ * An execution's audit entries once they include its end: the audit reads the log in its gap-free order, which
+ * an open transaction anywhere on the shared PostgreSQL can hold back for a moment.
+ */
+const rollbackAudit = (id: string): Promise<Array<Record<string, unknown>>> =>
+  waitFor(`the audit of ${id} up to its end`, async () => {
+    const response = await system.api('GET', `/api/v1/audit?source=rollback&key=${id}`);
+    expect(response.status).toBe(200);
+    const entries = response.body.entries as Array<Record<string, unknown>>;
+    return entries.some((e) => /^Execution(Succeeded|Failed|Cancelled|Preempted)$/.test(String(e.event_type))) ? entries : undefined;
+  });
 
 beforeAll(async () => {
   hooks = await WebhookReceiver.start(SECRET);
