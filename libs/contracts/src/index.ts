@@ -4,5 +4,6 @@ export * from './envelope.js';
 export * from './command-envelope.js';
 export * from './error-codes.js';
 export * from './flags/index.js';
+export * from './canary/index.js';
 export * from './event-envelope.js';
 export * from './outcomes.js';
