@@ -7,3 +7,4 @@ export * from './flags/index.js';
 export * from './canary/index.js';
 export * from './event-envelope.js';
 export * from './outcomes.js';
+export * from './outcome-batch.check.js';

@@ -197,3 +197,75 @@ export interface PriorFlagState {
 export type FlagStep = `stage-${number}` | 'promote' | 'restore';
 
 export type RollbackCause = 'regression' | 'inconclusive' | 'manual' | 'rollback_service' | 'aborted';
+
+/** One flags command a canary step sends, and what it did. */
+export interface FlagChange {
+  environment: string;
+  verb: 'configure-environment' | 'remove-environment';
+  /** Derived from the canary, the step and the environment: a resend after a crash is the flags service's duplicate. */
+  commandId: string;
+  version: number;
+  appended: number;
+  duplicate: boolean;
+}
+
+/** A window of outcome batches, as recorded: counts per cohort and what they added to every test. */
+export interface CanaryWindow {
+  start: string;
+  end: string;
+  canary: CohortCounts;
+  baseline: CohortCounts;
+  increments: JudgeIncrements;
+}
+
+export interface CanaryTotals {
+  canary: CohortCounts;
+  baseline: CohortCounts;
+  increments: JudgeIncrements;
+  windows: number;
+}
+
+export interface CanaryRollback {
+  cause: RollbackCause;
+  by: string;
+  reason?: string;
+  requestedAt: string;
+  /** `rg.cmd.rollback.trigger` answered: the rollback service runs an execution for this decision. */
+  triggeredAt?: string;
+  executionId?: string;
+  /** The trigger failed (no rollback service, a refusal): the canary restores the flag itself. */
+  triggerError?: { code: string; message: string };
+  /** Who ended the canary while the rollback service ran (its end_canary step, or an operator). */
+  endedBy?: string;
+}
+
+/** A canary as its events leave it: what `get` answers and the read model stores. */
+export interface CanaryState extends CanaryDefinition {
+  status: CanaryStatus;
+  version: number;
+  createdAt: string;
+  createdBy: string;
+  updatedAt: string;
+  startedAt?: string;
+  startedBy?: string;
+  endedAt?: string;
+  prior?: PriorFlagState;
+  /** Index of the current stage. */
+  stage: number;
+  /** When the current stage's flag change was applied; its minimum duration counts from here. */
+  stageStartedAt?: string;
+  /** Steps whose flag change has been applied. */
+  appliedSteps: FlagStep[];
+  lastFlagVersion?: number;
+  totals: CanaryTotals;
+  /** Counts since the current stage was applied (its minimum exposure). */
+  stageTotals: { canary: CohortCounts; baseline: CohortCounts };
+  lastWindow?: CanaryWindow;
+  /** When every certificate first held (it holds from then on: stopping at a crossing is valid). */
+  certifiedAt?: string;
+  regression?: { decisionId: string; metric: MetricName; at: string; action: RegressionAction };
+  inconclusiveAt?: string;
+  promotion?: { by: string; automatic: boolean; override: boolean; at: string; reason?: string };
+  rollback?: CanaryRollback;
+  startError?: { code: string; message: string };
+}
