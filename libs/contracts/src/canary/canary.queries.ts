@@ -99,5 +99,11 @@ export interface CanaryHistory {
 }
 
 export interface CanaryList {
-  canaries: CanaryState[];
+  canaries: CanaryView[];
+}
+
+/** A canary now: its state and the judge's standing (every test's log e-value against its level). */
+export interface CanaryView extends CanaryState {
+  tests: TestStanding[];
+  certified: boolean;
 }
