@@ -65,6 +65,12 @@ export class CanaryMonitor {
   /** A state the service just produced (a command's reply): watched at once, without waiting for a refresh. */
   track(state: CanaryState | null): void {
     if (state === null) return;
+    this.remember(state);
+    this.loop.wake();
+  }
+
+  /** Keeps the newest state of a canary in the working set (a terminal one leaves it). */
+  private remember(state: CanaryState): void {
     const known = this.working.get(state.id);
     if (known !== undefined && known.version > state.version) return;
     if (TERMINAL.has(state.status)) {
@@ -73,7 +79,6 @@ export class CanaryMonitor {
     } else this.working.set(state.id, state);
     this.index();
     this.metrics.state(state);
-    this.loop.wake();
   }
 
   private index(): void {
@@ -138,6 +143,7 @@ export class CanaryMonitor {
       }
     }
     if (this.reactor.due(state)) state = await this.reactor.drive(state.id);
-    this.track(state);
+    // Not track(): a wake from inside the loop would end its own sleep, and the loop would spin.
+    this.remember(state);
   }
 }
