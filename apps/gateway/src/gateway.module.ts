@@ -18,7 +18,9 @@ import { TOKEN_AUTHENTICATOR } from './auth/principal.js';
 import { StaticTokenAuthenticator } from './auth/static-token.authenticator.js';
 import { TokenTable } from './auth/token-table.js';
 import { TokenUsageWriter } from './auth/token-usage.js';
+import { CanaryClient } from './bus/canary.client.js';
 import { FlagsClient } from './bus/flags.client.js';
+import { CanariesController, FlagCanaryController } from './canaries/canaries.controller.js';
 import { EnvironmentsController } from './environments/environments.controller.js';
 import { FeatureFlagsController } from './feature-flags/feature-flags.controller.js';
 import { GatewayEnv } from './gateway.config.js';
@@ -58,6 +60,8 @@ export class GatewayModule {
       ],
       controllers: [
         FeatureFlagsController,
+        FlagCanaryController,
+        CanariesController,
         AuditController,
         EnvironmentsController,
         SegmentsController,
@@ -66,6 +70,7 @@ export class GatewayModule {
       ],
       providers: [
         FlagsClient,
+        CanaryClient,
         commandHandlerProvider,
         { provide: INLINE_PROJECTION, useValue: new ApiTokenProjection() },
         {
