@@ -32,7 +32,7 @@ beforeAll(async () => {
   system = await RollgateSystem.start({
     services: ['flags', 'canary', 'gateway'],
     env: {
-      flags: { ROLLGATE_FLAGS_SEED: 'false', ROLLGATE_FLAGS_AUDIT_POLL_MS: '50' },
+      flags: { ROLLGATE_FLAGS_AUDIT_POLL_MS: '50' },
       canary: {
         CANARY_MONITORING_INTERVAL: '1',
         ROLLGATE_CANARY_LOOK_MS: '200',
@@ -390,6 +390,40 @@ describe('canary deployments end to end', () => {
     expect(steps).toEqual(['stage-0', 'stage-1', 'stage-2']);
     expect(events.filter((e) => e['event_type'] === 'CanaryPromoted')).toHaveLength(1);
     expect(events.filter((e) => e['event_type'] === 'CanaryStageAdvanced')).toHaveLength(2);
+  });
+
+  it("starts a meaningful canary on the seed's default canary flags, and an operator's rollback restores the seed's flag", async () => {
+    for (const key of ['canary_auto_submit', 'canary_smart_prompts']) {
+      const before = (await system.api('GET', `${API}/feature-flags/${key}`)).body;
+      expect(before.environments.production).toMatchObject({ enabled: false });
+      const started = await system.api('POST', `${API}/feature-flags/${key}/canary`, {
+        canary_percentage: 5,
+        monitoring_duration_hours: 2,
+      });
+      expect(started.status).toBe(201);
+      expect(started.body).toMatchObject({
+        feature_flag_id: key,
+        strategy: 'percentage',
+        status: 'running',
+        stages: [{ percentage: 5, min_duration_minutes: 120 }],
+      });
+      const during = (await system.api('GET', `${API}/feature-flags/${key}`)).body;
+      expect(during.environments.production).toMatchObject({
+        enabled: true,
+        default_rollout: { type: 'percentage', ppm: 50_000 },
+      });
+      expect(during.environments.staging).toEqual(before.environments.staging);
+      const rolledBack = await system.api('POST', `${API}/canary-deployments/${started.body.id}/rollback`, {
+        rolled_back_by: 'oncall',
+        reason: 'not today',
+      });
+      expect(rolledBack.status).toBe(200);
+      expect(rolledBack.body).toMatchObject({
+        status: 'rolled_back',
+        rollback: { cause: 'manual', by: 'oncall', reason: 'not today' },
+      });
+      expect(definitionOf((await system.api('GET', `${API}/feature-flags/${key}`)).body)).toEqual(definitionOf(before));
+    }
   });
 
   it('refuses bad input with a 4xx and a stable code, the logs unchanged', async () => {
