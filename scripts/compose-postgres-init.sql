@@ -3,5 +3,6 @@
 CREATE ROLE rollgate_owner LOGIN NOSUPERUSER CREATEDB NOCREATEROLE PASSWORD 'rollgate_owner';
 CREATE ROLE rollgate_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD 'rollgate_app';
 CREATE DATABASE rollgate_flags OWNER rollgate_owner;
+CREATE DATABASE rollgate_canary OWNER rollgate_owner;
 CREATE DATABASE rollgate_gateway OWNER rollgate_owner;
 CREATE DATABASE rollgate_rollback OWNER rollgate_owner;

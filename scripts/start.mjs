@@ -28,6 +28,7 @@ import { Supervisor } from './supervisor.mjs';
 const SERVICES = [
   { name: 'flags', port: 3001, database: true },
   { name: 'rollback', port: 3002, database: true },
+  { name: 'canary', port: 3003, database: true },
   // The gateway's database holds its API tokens (never a service's: that service would publish them).
   { name: 'gateway', port: 3000, database: true },
 ];

@@ -27,7 +27,11 @@ let watcher: BusClient;
 
 const API = '/api/v1';
 const FLAG = uniqueKey('tok_flag');
+/** The flag an operator's POST /canary-deployments creates a canary on. */
+const CANARY_FLAG = uniqueKey('tok_canary');
 const SEGMENT = uniqueKey('tok_seg');
+/** A created canary of FLAG, for the {id} routes of /canary-deployments. */
+let canaryId: string;
 const SECRET = /^rg_([0-9a-f]{16})_[A-Za-z0-9_-]{43}$/;
 
 type Role = 'admin' | 'operator' | 'reader' | 'client';
@@ -63,6 +67,24 @@ const ROUTES: Record<string, { access: Access; body?: unknown; query?: string; s
   'GET /api/v1/feature-flags/{key}/history': { access: 'read' },
   'GET /api/v1/feature-flags/{key}/analytics': { access: 'read' },
   'GET /api/v1/feature-flags/{key}/outcomes': { access: 'read' },
+  'GET /api/v1/canary-deployments': { access: 'read' },
+  'POST /api/v1/canary-deployments': {
+    access: 'operate',
+    body: { feature_flag_id: CANARY_FLAG, name: 'operator canary', strategy: 'percentage' },
+    status: 201,
+  },
+  'GET /api/v1/canary-deployments/{id}': { access: 'read' },
+  // In sorted order the operator aborts the created canary of FLAG (200), may not promote or start it then (409),
+  // and rolling back a cancelled canary changes nothing (200).
+  'POST /api/v1/canary-deployments/{id}/abort': { access: 'operate', body: {} },
+  'POST /api/v1/canary-deployments/{id}/promote': { access: 'operate', body: {}, status: 409 },
+  'POST /api/v1/canary-deployments/{id}/rollback': { access: 'operate', body: {} },
+  'POST /api/v1/canary-deployments/{id}/start': { access: 'operate', body: {}, status: 409 },
+  'GET /api/v1/canary-deployments/{id}/metrics': { access: 'read' },
+  'GET /api/v1/canary-deployments/{id}/history': { access: 'read' },
+  // FLAG is free again: a canary starts (201); promoting it before it is certified is a 409.
+  'POST /api/v1/feature-flags/{key}/canary': { access: 'operate', body: { canary_percentage: 10, monitoring_duration_hours: 1 }, status: 201 },
+  'POST /api/v1/feature-flags/{key}/promote': { access: 'operate', body: {}, status: 409 },
   'GET /api/v1/audit': { access: 'read' },
   'GET /api/v1/audit/tokens': { access: 'admin' },
   'GET /api/v1/environments/{env}/snapshot': { access: 'evaluate' },
@@ -145,6 +167,7 @@ const pathOf = (route: string): string => {
   const path = route.slice(route.indexOf(' ') + 1);
   return path
     .replace('/segments/{key}', `/segments/${SEGMENT}`)
+    .replace('/canary-deployments/{id}', `/canary-deployments/${canaryId}`)
     .replace('{key}', FLAG)
     .replace('{env}', 'production')
     .replace('{id}', someTokenId);
@@ -169,7 +192,7 @@ async function issue(
 
 beforeAll(async () => {
   system = await RollgateSystem.start({
-    services: ['flags', 'rollback', 'gateway'],
+    services: ['flags', 'rollback', 'canary', 'gateway'],
     env: {
       flags: { ROLLGATE_FLAGS_SEED: 'false' },
       rollback: { ROLLGATE_ROLLBACK_SEED: 'false' },
@@ -196,6 +219,10 @@ beforeAll(async () => {
       })
     ).status,
   ).toBe(200);
+  expect((await system.api('POST', `${API}/feature-flags`, { name: CANARY_FLAG, target_environments: ['production'] })).status).toBe(201);
+  const canary = await system.api('POST', `${API}/canary-deployments`, { feature_flag_id: FLAG, name: 'token canary', strategy: 'percentage' });
+  expect(canary.status).toBe(201);
+  canaryId = String(canary.body.id);
   const document = await fetch(`${system.gatewayUrl}/api/docs-json`);
   expect(document.status).toBe(200);
   const paths = ((await document.json()) as { paths: Record<string, Record<string, unknown>> }).paths;

@@ -19,8 +19,10 @@ import { TOKEN_AUTHENTICATOR } from './auth/principal.js';
 import { StaticTokenAuthenticator } from './auth/static-token.authenticator.js';
 import { TokenTable } from './auth/token-table.js';
 import { TokenUsageWriter } from './auth/token-usage.js';
+import { CanaryClient } from './bus/canary.client.js';
 import { FlagsClient } from './bus/flags.client.js';
 import { RollbackClient } from './bus/rollback.client.js';
+import { CanariesController, FlagCanaryController } from './canaries/canaries.controller.js';
 import { EnvironmentsController } from './environments/environments.controller.js';
 import { FeatureFlagsController } from './feature-flags/feature-flags.controller.js';
 import { GatewayEnv } from './gateway.config.js';
@@ -64,6 +66,8 @@ export class GatewayModule {
         FeatureFlagsController,
         FlagRollbackController,
         RollbacksController,
+        FlagCanaryController,
+        CanariesController,
         AuditController,
         EnvironmentsController,
         SegmentsController,
@@ -73,6 +77,7 @@ export class GatewayModule {
       providers: [
         FlagsClient,
         RollbackClient,
+        CanaryClient,
         commandHandlerProvider,
         { provide: ServiceEnv, useExisting: GatewayEnv },
         { provide: INLINE_PROJECTION, useValue: new ApiTokenProjection() },

@@ -5,5 +5,7 @@ export * from './command-envelope.js';
 export * from './error-codes.js';
 export * from './flags/index.js';
 export * from './rollback/index.js';
+export * from './canary/index.js';
 export * from './event-envelope.js';
 export * from './outcomes.js';
+export * from './outcome-batch.check.js';

@@ -13,9 +13,9 @@ import {
   type PrivateNats,
 } from '#rollgate/testing';
 
-export type ServiceName = 'flags' | 'rollback' | 'gateway';
+export type ServiceName = 'flags' | 'rollback' | 'canary' | 'gateway';
 // Each owner gets a database of its own (the gateway's holds its API tokens and must never be a service's).
-const OWNS_DATABASE: Record<ServiceName, boolean> = { flags: true, rollback: true, gateway: true };
+const OWNS_DATABASE: Record<ServiceName, boolean> = { flags: true, rollback: true, canary: true, gateway: true };
 const ROOT = resolve(import.meta.dirname, '../../../..');
 
 // Response bodies are untyped JSON that the suites read field by field; `any` keeps them terse.

@@ -1,8 +1,7 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Counter, Registry } from 'prom-client';
-import { queueGroup, subjects, type OutcomeBatch } from '#rollgate/contracts';
+import { checkOutcomeBatch, queueGroup, subjects, type OutcomeBatch } from '#rollgate/contracts';
 import { createCounter } from '#rollgate/platform';
-import { checkOutcomeBatch } from './outcome-batch.validation.js';
 import type { OutcomeRollup } from './outcome-rollup.js';
 
 export interface OutcomeIntakeOptions {

@@ -1,6 +1,5 @@
-import { LATENCY_BUCKETS_MS, type OutcomeBatch } from '#rollgate/contracts';
-import { checkOutcomeBatch } from './outcome-batch.validation.js';
-import { exposureValue } from './outcome-rollup.js';
+import { checkOutcomeBatch } from './outcome-batch.check.js';
+import { LATENCY_BUCKETS_MS, type OutcomeBatch } from './outcomes.js';
 
 const batch = (overrides: Partial<OutcomeBatch> = {}): OutcomeBatch => ({
   schema: 1,
@@ -12,7 +11,16 @@ const batch = (overrides: Partial<OutcomeBatch> = {}): OutcomeBatch => ({
   windowMs: 10_000,
   droppedWindows: 0,
   cohorts: [
-    { variant: 'on', exposures: 3, requests: 2, errors: 1, errorUnits: 1, errorUnitsCapped: false, latencyBuckets: [2, ...new Array<number>(LATENCY_BUCKETS_MS.length).fill(0)], latencySumMs: 4 },
+    {
+      variant: 'on',
+      exposures: 3,
+      requests: 2,
+      errors: 1,
+      errorUnits: 1,
+      errorUnitsCapped: false,
+      latencyBuckets: [2, ...new Array<number>(LATENCY_BUCKETS_MS.length).fill(0)],
+      latencySumMs: 4,
+    },
   ],
   ...overrides,
 });
@@ -37,26 +45,14 @@ describe(checkOutcomeBatch.name, () => {
     ['more errors than requests', cohort({ errors: 3 })],
     ['more error units than errors', cohort({ errorUnits: 2 })],
     ['a short latency histogram', cohort({ latencyBuckets: [0, 1] })],
-    ['more latencies than requests', cohort({ latencyBuckets: [3, ...new Array<number>(LATENCY_BUCKETS_MS.length).fill(0)] })],
+    [
+      'more latencies than requests',
+      cohort({ latencyBuckets: [3, ...new Array<number>(LATENCY_BUCKETS_MS.length).fill(0)] }),
+    ],
     ['an infinite latency sum', cohort({ latencySumMs: null })],
     ['an unknown cohort field', cohort({ users: ['u1'] })],
     ['a variant twice', batch({ cohorts: [batch().cohorts[0]!, batch().cohorts[0]!] })],
   ])('refuses %s', (_, raw) => {
     expect(checkOutcomeBatch('production', 'pay', raw).ok).toBe(false);
-  });
-});
-
-describe(exposureValue.name, () => {
-  it('maps on/off to the boolean value and an experiment variant to its payload', () => {
-    expect(exposureValue(undefined, 'on')).toEqual({ value: 'true', enabled: true });
-    expect(exposureValue(undefined, 'off')).toEqual({ value: 'false', enabled: false });
-    expect(exposureValue(undefined, 'default')).toEqual({ value: 'null', enabled: false });
-    const flag = {
-      key: 'exp', name: 'exp', type: 'experiment' as const, version: 1, environments: {}, offVariant: 'a',
-      variants: [{ key: 'a', weight: 1, payload: 1 }, { key: 'b', weight: 1, payload: { x: 2 } }],
-    };
-    expect(exposureValue(flag, 'a')).toEqual({ value: '1', enabled: false });
-    expect(exposureValue(flag, 'b')).toEqual({ value: '{"x":2}', enabled: true });
-    expect(exposureValue(flag, 'gone')).toEqual({ value: 'null', enabled: false });
   });
 });

@@ -1,0 +1,525 @@
+import { isDeepStrictEqual } from 'node:util';
+import { jest } from '@jest/globals';
+import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { waitFor } from '#rollgate/testing';
+import {
+  RollgateSystem,
+  expectError,
+  historyUpTo,
+  mapLimit,
+  uniqueKey,
+  type ApiResponse,
+  type HistoryEntry,
+} from './harness/index.js';
+import { ENVIRONMENT, observedClient, type ObservedClient } from './harness/sdk.js';
+
+jest.setTimeout(240_000);
+
+/**
+ * Issue 10 end to end, with the built flags, canary and gateway services as processes and SDK clients serving a
+ * canary through withFeature(): a healthy gradual canary advances stage by stage and is promoted; a canary whose
+ * cohort fails is rolled back automatically (through a stand-in for the rollback service's trigger and end_canary
+ * contract), every SDK serving the pre-canary flag within seconds of the decision, the decision's evidence in
+ * the canary's history and its cause in the flag's; kill -9 of the canary service mid-canary changes no flag twice
+ * and monitoring goes on; bad input is a 4xx with a stable code and the log unchanged.
+ */
+let system: RollgateSystem;
+const clients: ObservedClient[] = [];
+const CLIENTS = 4;
+const API = '/api/v1';
+
+beforeAll(async () => {
+  system = await RollgateSystem.start({
+    services: ['flags', 'canary', 'gateway'],
+    env: {
+      flags: { ROLLGATE_FLAGS_AUDIT_POLL_MS: '50' },
+      canary: {
+        CANARY_MONITORING_INTERVAL: '1',
+        ROLLGATE_CANARY_LOOK_MS: '200',
+        ROLLGATE_CANARY_REFRESH_MS: '500',
+        ROLLGATE_CANARY_ROLLBACK_GRACE_MS: '1500',
+      },
+    },
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await mapLimit(clients, 10, (o) => o.client.close());
+  await system?.stop();
+});
+
+/** Seeded, so a run's traffic is the same each time. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * SDK traffic on a flag until stopped: each client serves `perTick` random users every 50 ms through withFeature,
+ * a user's request failing with the probability its served branch (on = the canary cohort) is given.
+ */
+function traffic(key: string, failure: { on: number; off: number }, seed: number, perTick = 15) {
+  const rand = random(seed);
+  let running = true;
+  let served = 0;
+  const loops = clients.map(async ({ client }) => {
+    while (running) {
+      for (let i = 0; i < perTick; i++) {
+        const userId = `u${Math.floor(rand() * 50_000)}`;
+        const fails = (branch: 'on' | 'off') => () => {
+          if (rand() < failure[branch]) throw new Error('boom');
+          return branch;
+        };
+        try {
+          client.withFeature(key, { userId }, fails('on'), fails('off'));
+        } catch {
+          // a failed request: tracked as an error by withFeature
+        }
+        served++;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  });
+  return {
+    served: () => served,
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}
+
+const canaryOf = async (id: string) => (await system.api('GET', `${API}/canary-deployments/${id}`)).body;
+const until = (what: string, id: string, check: (canary: Record<string, unknown>) => boolean, timeoutMs = 90_000) =>
+  waitFor(
+    what,
+    async () => {
+      const canary = await canaryOf(id);
+      return check(canary) ? canary : undefined;
+    },
+    { timeoutMs, intervalMs: 200 },
+  );
+
+async function createFlag(key: string, percentage = 0): Promise<Record<string, unknown>> {
+  const created = await system.api('POST', `${API}/feature-flags`, {
+    name: key,
+    rollout_percentage: percentage,
+    target_environments: [ENVIRONMENT],
+  });
+  expect(created.status).toBe(201);
+  await waitFor(`every client to know ${key}`, async () => clients.every((o) => o.client.getFlag(key) !== undefined), {
+    timeoutMs: 15_000,
+  });
+  return (await system.api('GET', `${API}/feature-flags/${key}`)).body;
+}
+
+/** A flag as the API shows it, without what every change moves (version, timestamps). */
+const definitionOf = (flag: Record<string, unknown>) => {
+  const { version: _version, updated_at: _updated, position: _position, ...rest } = flag;
+  return rest;
+};
+
+/** The flag's history entries written by the canary, with their command ids. */
+async function canaryChanges(key: string, version: number): Promise<HistoryEntry[]> {
+  return (await historyUpTo(system, key, version)).filter((entry) => entry['actor'] === 'system:canary');
+}
+
+const sqlOn = async (database: 'flags' | 'canary', text: string, params: unknown[] = []) => {
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: system.databaseUrl(database) });
+  await client.connect();
+  try {
+    return (await client.query(text, params)).rows as Array<Record<string, unknown>>;
+  } finally {
+    await client.end();
+  }
+};
+
+describe('canary deployments end to end', () => {
+  beforeAll(async () => {
+    for (let i = 0; i < CLIENTS; i++) {
+      clients.push(
+        await observedClient(system, `sdk-canary-${i}`, [], {
+          outcomes: { enabled: true, windowMs: 500 },
+          statusIntervalMs: 0,
+        }),
+      );
+    }
+  });
+
+  it('promotes a healthy gradual canary after its stage plan, stage by stage', async () => {
+    const key = uniqueKey('healthy');
+    await createFlag(key);
+    const created = await system.api('POST', `${API}/canary-deployments`, {
+      feature_flag_id: key,
+      name: 'healthy gradual',
+      strategy: 'gradual',
+      stages: [
+        { percentage: 20, min_duration_minutes: 0.05 },
+        { percentage: 40, min_duration_minutes: 0.05 },
+      ],
+      monitoring_duration_hours: 1,
+      min_requests: 50,
+      success_criteria: { max_error_rate: 0.3 },
+      rollback_criteria: { max_error_rate: 0.5 },
+      start: true,
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      feature_flag_id: key,
+      status: 'running',
+      stage: 0,
+      applied_steps: ['stage-0'],
+    });
+    const id = String(created.body.id);
+    const load = traffic(key, { on: 0.1, off: 0.1 }, 1);
+    const promoted = await until('the canary to be promoted', id, (c) => c['status'] === 'promoted').finally(() =>
+      load.stop(),
+    );
+    expect(promoted).toMatchObject({
+      certified: true,
+      applied_steps: ['stage-0', 'stage-1', 'promote'],
+      promotion: { automatic: true, override: false },
+    });
+
+    const history = (await system.api('GET', `${API}/canary-deployments/${id}/history`)).body.entries as Array<{
+      type: string;
+      data: Record<string, unknown>;
+    }>;
+    // A stage advances only once certified: the certificate comes first, then each stage, then the promotion.
+    expect(history.map((e) => e.type).filter((type) => type !== 'CanaryWindowRecorded')).toEqual([
+      'CanaryCreated',
+      'CanaryStarted',
+      'CanaryFlagChanged',
+      'CanaryCertifiedSafe',
+      'CanaryStageAdvanced',
+      'CanaryFlagChanged',
+      'CanaryPromotionRequested',
+      'CanaryPromoted',
+    ]);
+    const flag = (await system.api('GET', `${API}/feature-flags/${key}`)).body;
+    expect(flag.environments.production).toMatchObject({ enabled: true, default_rollout: { type: 'all_users' } });
+    const changes = await canaryChanges(key, flag.version as number);
+    expect(changes.map((e) => [e['command_id'], e.after?.environments.production?.default_rollout])).toEqual([
+      [`canary:${id}:stage-0:production`, { type: 'percentage', ppm: 200_000 }],
+      [`canary:${id}:stage-1:production`, { type: 'percentage', ppm: 400_000 }],
+      [`canary:${id}:promote:production`, { type: 'all_users' }],
+    ]);
+    // Every SDK serves the promoted flag.
+    await waitFor(
+      'every client at the promoted version',
+      async () => clients.every((o) => o.client.getFlag(key)?.version === flag.version),
+      { timeoutMs: 10_000 },
+    );
+    expect(clients.every((o) => o.client.isEnabled(key, { userId: 'anyone' }))).toBe(true);
+    const metrics = (await system.api('GET', `${API}/canary-deployments/${id}/metrics`)).body;
+    expect(metrics).toMatchObject({ feature_flag_id: key, status: 'promoted', certified: true });
+    expect(metrics.canary.requests).toBeGreaterThan(0);
+    expect(metrics.canary.error_rate).toBeGreaterThan(0.03);
+    expect(metrics.canary.error_rate).toBeLessThan(0.2);
+    expect(
+      metrics.tests.find((t: { metric: string; test: string }) => t.metric === 'errors' && t.test === 'safety').crossed,
+    ).toBe(true);
+  });
+
+  it("rolls back a failing canary automatically through the rollback service's contract: every SDK serves the pre-canary flag within 5 s of the decision", async () => {
+    const key = uniqueKey('failing');
+    const before = await createFlag(key, 5);
+    // A stand-in for the rollback service: accepts the trigger, then runs its end_canary step.
+    const rollback: NatsConnection = await connect(system.nats.options('rollback'));
+    const triggers: Array<{ commandId: string; payload: Record<string, unknown> }> = [];
+    const sub: Subscription = rollback.subscribe('rg.cmd.rollback.trigger', {
+      queue: 'rollback-svc',
+      callback: (_, msg) => {
+        const envelope = msg.json<{ commandId: string; payload: { canaryId: string } }>();
+        triggers.push(envelope);
+        msg.respond(JSON.stringify({ ok: true, result: { id: 'exec-e2e', status: 'running' } }));
+        void rollback.request(
+          'rg.cmd.canary.end',
+          JSON.stringify({
+            commandId: 'rb:exec-e2e:0',
+            actor: 'system:rollback',
+            reason: 'automatic rollback of a canary decision',
+            payload: { canaryId: envelope.payload.canaryId, outcome: 'rolled_back' },
+          }),
+          { timeout: 10_000 },
+        );
+      },
+    });
+    try {
+      const created = await system.api('POST', `${API}/canary-deployments`, {
+        feature_flag_id: key,
+        name: 'failing percentage',
+        strategy: 'percentage',
+        target_percentage: 20,
+        monitoring_duration_hours: 1,
+        start: true,
+      });
+      expect(created.status).toBe(201);
+      const id = String(created.body.id);
+      // Each client records when it applies each version of the flag.
+      const applied = clients.map(() => new Map<number, number>());
+      clients.forEach((o, i) =>
+        o.client.onFlagChange(
+          key,
+          (change) => change.newVersion !== undefined && applied[i]!.set(change.newVersion, Date.now()),
+        ),
+      );
+      const load = traffic(key, { on: 0.5, off: 0.02 }, 2);
+      const rolledBack = await until('the canary to be rolled back', id, (c) => c['status'] === 'rolled_back').finally(
+        () => load.stop(),
+      );
+      expect(rolledBack).toMatchObject({
+        regression: { metric: 'errors', action: 'rollback' },
+        rollback: { cause: 'regression', execution_id: 'exec-e2e', ended_by: 'system:rollback' },
+        applied_steps: ['stage-0', 'restore'],
+      });
+      expect(triggers).toEqual([
+        expect.objectContaining({
+          commandId: `canary:${id}:trigger`,
+          payload: expect.objectContaining({ canaryId: id, decision: 'regression' }),
+        }),
+      ]);
+
+      // The flag exactly as before the canary.
+      const after = (await system.api('GET', `${API}/feature-flags/${key}`)).body;
+      expect(definitionOf(after)).toEqual(definitionOf(before));
+      const restoredVersion = after.version as number;
+      await waitFor(
+        'every SDK at the restored version',
+        async () => clients.every((o) => o.client.getFlag(key)?.version === restoredVersion),
+        { timeoutMs: 10_000 },
+      );
+      for (const o of clients) {
+        expect(o.client.getFlag(key)?.environments[ENVIRONMENT]).toMatchObject({
+          enabled: true,
+          defaultRollout: { type: 'percentage', ppm: 50_000 },
+        });
+      }
+
+      // Decision to restored in every SDK.
+      const history = (await system.api('GET', `${API}/canary-deployments/${id}/history`)).body.entries as Array<{
+        type: string;
+        recorded_at: string;
+        data: Record<string, unknown>;
+      }>;
+      const decision = history.find((e) => e.type === 'CanaryRegressionDetected')!;
+      const decidedAt = Date.parse(decision.recorded_at);
+      const lags = applied.map((versions) => versions.get(restoredVersion)! - decidedAt);
+      console.log(
+        `canary e2e: decision → pre-canary flag in ${CLIENTS} SDKs: ${lags.map((ms) => `${ms} ms`).join(', ')}`,
+      );
+      expect(Math.max(...lags)).toBeLessThanOrEqual(5_000);
+      // The decision's evidence: counts per cohort, each test's statistic and level, the window.
+      const evidence = decision.data['evidence'] as {
+        tests: Array<Record<string, unknown>>;
+        canary: Record<string, number>;
+        baseline: Record<string, number>;
+        last_window: unknown;
+      };
+      const test = evidence.tests.find((t) => t['metric'] === 'errors' && t['test'] === 'regression')!;
+      expect(test['log_e'] as number).toBeGreaterThanOrEqual(test['threshold'] as number);
+      expect(evidence.canary.error_units).toBeGreaterThan(evidence.canary.requests * 0.3);
+      expect(evidence.last_window).toEqual({ start: expect.any(String), end: expect.any(String) });
+      // The flag's audit names the canary, the decision and the restore.
+      const restore = (await canaryChanges(key, restoredVersion)).at(-1)!;
+      expect(restore).toMatchObject({
+        command_id: `canary:${id}:restore:production`,
+        reason: expect.stringContaining(`decision ${id}:regression`),
+      });
+    } finally {
+      sub.unsubscribe();
+      await rollback.drain();
+    }
+  });
+
+  it('survives kill -9 of the canary service mid-canary: no flag change applied twice, monitoring goes on to promotion', async () => {
+    const key = uniqueKey('crash');
+    await createFlag(key);
+    const created = await system.api('POST', `${API}/canary-deployments`, {
+      feature_flag_id: key,
+      name: 'crash test',
+      strategy: 'gradual',
+      stages: [
+        { percentage: 20, min_duration_minutes: 0.05 },
+        { percentage: 35, min_duration_minutes: 0.05 },
+        { percentage: 50, min_duration_minutes: 0.05 },
+      ],
+      monitoring_duration_hours: 1,
+      min_requests: 50,
+      start: true,
+    });
+    expect(created.status).toBe(201);
+    const id = String(created.body.id);
+    const load = traffic(key, { on: 0.1, off: 0.1 }, 3);
+    try {
+      await until('the second stage', id, (c) => (c['stage'] as number) >= 1, 90_000);
+      await system.kill('canary');
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await system.restart('canary');
+      await until('the third stage', id, (c) => (c['stage'] as number) >= 2, 90_000);
+      await system.kill('canary');
+      await system.restart('canary');
+      await until('the canary to be promoted', id, (c) => c['status'] === 'promoted', 120_000);
+    } finally {
+      await load.stop();
+    }
+    const flag = (await system.api('GET', `${API}/feature-flags/${key}`)).body;
+    const changes = await canaryChanges(key, flag.version as number);
+    expect(changes.map((e) => e['command_id'])).toEqual([
+      `canary:${id}:stage-0:production`,
+      `canary:${id}:stage-1:production`,
+      `canary:${id}:stage-2:production`,
+      `canary:${id}:promote:production`,
+    ]);
+    // The canary's own log: each step recorded once, one promotion.
+    const events = await sqlOn(
+      'canary',
+      'SELECT event_type, data FROM es.events WHERE stream_id = $1 ORDER BY stream_version',
+      [`canary-${id}`],
+    );
+    const steps = events
+      .filter((e) => e['event_type'] === 'CanaryFlagChanged')
+      .map((e) => (e['data'] as { step: string }).step);
+    expect(steps).toEqual(['stage-0', 'stage-1', 'stage-2']);
+    expect(events.filter((e) => e['event_type'] === 'CanaryPromoted')).toHaveLength(1);
+    expect(events.filter((e) => e['event_type'] === 'CanaryStageAdvanced')).toHaveLength(2);
+  });
+
+  it("starts a meaningful canary on the seed's default canary flags, and an operator's rollback restores the seed's flag", async () => {
+    for (const key of ['canary_auto_submit', 'canary_smart_prompts']) {
+      const before = (await system.api('GET', `${API}/feature-flags/${key}`)).body;
+      expect(before.environments.production).toMatchObject({ enabled: false });
+      const started = await system.api('POST', `${API}/feature-flags/${key}/canary`, {
+        canary_percentage: 5,
+        monitoring_duration_hours: 2,
+      });
+      expect(started.status).toBe(201);
+      expect(started.body).toMatchObject({
+        feature_flag_id: key,
+        strategy: 'percentage',
+        status: 'running',
+        stages: [{ percentage: 5, min_duration_minutes: 120 }],
+      });
+      const during = (await system.api('GET', `${API}/feature-flags/${key}`)).body;
+      expect(during.environments.production).toMatchObject({
+        enabled: true,
+        default_rollout: { type: 'percentage', ppm: 50_000 },
+      });
+      expect(during.environments.staging).toEqual(before.environments.staging);
+      const rolledBack = await system.api('POST', `${API}/canary-deployments/${started.body.id}/rollback`, {
+        rolled_back_by: 'oncall',
+        reason: 'not today',
+      });
+      expect(rolledBack.status).toBe(200);
+      expect(rolledBack.body).toMatchObject({
+        status: 'rolled_back',
+        rollback: { cause: 'manual', by: 'oncall', reason: 'not today' },
+      });
+      expect(definitionOf((await system.api('GET', `${API}/feature-flags/${key}`)).body)).toEqual(definitionOf(before));
+    }
+  });
+
+  it('refuses bad input with a 4xx and a stable code, the logs unchanged', async () => {
+    const key = uniqueKey('bad');
+    await createFlag(key);
+    const count = async () => [
+      Number((await sqlOn('flags', 'SELECT count(*)::int AS n FROM es.events'))[0]!['n']),
+      Number((await sqlOn('canary', 'SELECT count(*)::int AS n FROM es.events'))[0]!['n']),
+    ];
+    const before = await count();
+    const create = (body: Record<string, unknown>): Promise<ApiResponse> =>
+      system.api('POST', `${API}/canary-deployments`, {
+        feature_flag_id: key,
+        name: 'bad',
+        strategy: 'percentage',
+        ...body,
+      });
+    expectError(await create({ target_percentage: 60 }), 400, 'GENERIC.VALIDATION', 'target_percentage');
+    expectError(await create({ target_percentage: 0 }), 400, 'GENERIC.VALIDATION', 'target_percentage');
+    expectError(
+      await create({ monitoring_duration_hours: 0.5 }),
+      400,
+      'GENERIC.VALIDATION',
+      'monitoring_duration_hours',
+    );
+    expectError(
+      await create({ monitoring_duration_hours: 169 }),
+      400,
+      'GENERIC.VALIDATION',
+      'monitoring_duration_hours',
+    );
+    expectError(
+      await create({ success_criteria: { p99_ms: 3 } }),
+      400,
+      'GENERIC.VALIDATION',
+      'success_criteria.p99_ms',
+    );
+    expectError(
+      await create({ rollback_criteria: { max_error_rate: 2 } }),
+      400,
+      'GENERIC.VALIDATION',
+      'rollback_criteria.max_error_rate',
+    );
+    expectError(
+      await create({ success_criteria: { max_error_rate: 0.2 }, rollback_criteria: { max_error_rate: 0.1 } }),
+      400,
+      'GENERIC.VALIDATION',
+      'rollback_criteria',
+    );
+    expectError(await create({ strategy: 'blue_green' }), 400, 'GENERIC.VALIDATION', 'strategy');
+    expectError(await create({ feature_flag_id: 'no_such_flag_here' }), 404, 'CANARY.FLAG_NOT_FOUND');
+    expectError(
+      await system.api('POST', `${API}/feature-flags/${key}/canary`, { canary_percentage: 75 }),
+      400,
+      'GENERIC.VALIDATION',
+      'canary_percentage',
+    );
+    expectError(await system.api('POST', `${API}/canary-deployments/nope/start`, {}), 404, 'CANARY.NOT_FOUND');
+    expect(await count()).toEqual(before);
+
+    // An archived flag, and a second canary on a flag that has one.
+    const archived = uniqueKey('archived');
+    await createFlag(archived);
+    expect((await system.api('DELETE', `${API}/feature-flags/${archived}`)).status).toBe(204);
+    expectError(await create({ feature_flag_id: archived }), 409, 'CANARY.FLAG_ARCHIVED');
+    const first = await system.api('POST', `${API}/feature-flags/${key}/canary`, {
+      canary_percentage: 10,
+      monitoring_duration_hours: 1,
+    });
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({
+      feature_flag_id: key,
+      strategy: 'percentage',
+      target_percentage: 10,
+      status: 'running',
+    });
+    const middle = await count();
+    expectError(await create({}), 409, 'CANARY.ACTIVE_CANARY_EXISTS');
+    expectError(await system.api('POST', `${API}/feature-flags/${key}/promote`, {}), 409, 'CANARY.PROMOTION_CONFLICT');
+    expect(await count()).toEqual(middle);
+    // The operator's override is recorded.
+    const promoted = await system.api('POST', `${API}/feature-flags/${key}/promote`, {
+      promoted_by: 'release-manager',
+      override: true,
+      reason: 'hotfix',
+    });
+    expect(promoted.status).toBe(200);
+    expect(promoted.body).toMatchObject({
+      status: 'promoted',
+      promotion: { by: 'release-manager', override: true, automatic: false, reason: 'hotfix' },
+    });
+    expect(
+      isDeepStrictEqual(
+        (await system.api('GET', `${API}/feature-flags/${key}`)).body.environments.production.default_rollout,
+        { type: 'all_users' },
+      ),
+    ).toBe(true);
+  });
+});
