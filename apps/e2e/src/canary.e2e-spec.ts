@@ -1,6 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
 import { jest } from '@jest/globals';
-import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { waitFor } from '#rollgate/testing';
 import {
   RollgateSystem,
@@ -16,9 +15,9 @@ import { ENVIRONMENT, observedClient, type ObservedClient } from './harness/sdk.
 jest.setTimeout(240_000);
 
 /**
- * Issue 10 end to end, with the built flags, canary and gateway services as processes and SDK clients serving a
+ * Issue 10 end to end, with the built flags, rollback, canary and gateway services as processes and SDK clients serving a
  * canary through withFeature(): a healthy gradual canary advances stage by stage and is promoted; a canary whose
- * cohort fails is rolled back automatically (through a stand-in for the rollback service's trigger and end_canary
+ * cohort fails is rolled back automatically (through the rollback service's trigger and its end_canary
  * contract), every SDK serving the pre-canary flag within seconds of the decision, the decision's evidence in
  * the canary's history and its cause in the flag's; kill -9 of the canary service mid-canary changes no flag twice
  * and monitoring goes on; bad input is a 4xx with a stable code and the log unchanged.
@@ -30,9 +29,10 @@ const API = '/api/v1';
 
 beforeAll(async () => {
   system = await RollgateSystem.start({
-    services: ['flags', 'canary', 'gateway'],
+    services: ['flags', 'rollback', 'canary', 'gateway'],
     env: {
       flags: { ROLLGATE_FLAGS_AUDIT_POLL_MS: '50' },
+      rollback: { ROLLGATE_ROLLBACK_SEED: 'false', ROLLGATE_ROLLBACK_POLL_MS: '50' },
       canary: {
         CANARY_MONITORING_INTERVAL: '1',
         ROLLGATE_CANARY_LOOK_MS: '200',
@@ -231,112 +231,84 @@ describe('canary deployments end to end', () => {
   it("rolls back a failing canary automatically through the rollback service's contract: every SDK serves the pre-canary flag within 5 s of the decision", async () => {
     const key = uniqueKey('failing');
     const before = await createFlag(key, 5);
-    // A stand-in for the rollback service: accepts the trigger, then runs its end_canary step.
-    const rollback: NatsConnection = await connect(system.nats.options('rollback'));
-    const triggers: Array<{ commandId: string; payload: Record<string, unknown> }> = [];
-    const sub: Subscription = rollback.subscribe('rg.cmd.rollback.trigger', {
-      queue: 'rollback-svc',
-      callback: (_, msg) => {
-        const envelope = msg.json<{ commandId: string; payload: { canaryId: string } }>();
-        triggers.push(envelope);
-        msg.respond(JSON.stringify({ ok: true, result: { id: 'exec-e2e', status: 'running' } }));
-        void rollback.request(
-          'rg.cmd.canary.end',
-          JSON.stringify({
-            commandId: 'rb:exec-e2e:0',
-            actor: 'system:rollback',
-            reason: 'automatic rollback of a canary decision',
-            payload: { canaryId: envelope.payload.canaryId, outcome: 'rolled_back' },
-          }),
-          { timeout: 10_000 },
-        );
-      },
+    const created = await system.api('POST', `${API}/canary-deployments`, {
+      feature_flag_id: key,
+      name: 'failing percentage',
+      strategy: 'percentage',
+      target_percentage: 20,
+      monitoring_duration_hours: 1,
+      start: true,
     });
-    try {
-      const created = await system.api('POST', `${API}/canary-deployments`, {
-        feature_flag_id: key,
-        name: 'failing percentage',
-        strategy: 'percentage',
-        target_percentage: 20,
-        monitoring_duration_hours: 1,
-        start: true,
-      });
-      expect(created.status).toBe(201);
-      const id = String(created.body.id);
-      // Each client records when it applies each version of the flag.
-      const applied = clients.map(() => new Map<number, number>());
-      clients.forEach((o, i) =>
-        o.client.onFlagChange(
-          key,
-          (change) => change.newVersion !== undefined && applied[i]!.set(change.newVersion, Date.now()),
-        ),
-      );
-      const load = traffic(key, { on: 0.5, off: 0.02 }, 2);
-      const rolledBack = await until('the canary to be rolled back', id, (c) => c['status'] === 'rolled_back').finally(
-        () => load.stop(),
-      );
-      expect(rolledBack).toMatchObject({
-        regression: { metric: 'errors', action: 'rollback' },
-        rollback: { cause: 'regression', execution_id: 'exec-e2e', ended_by: 'system:rollback' },
-        applied_steps: ['stage-0', 'restore'],
-      });
-      expect(triggers).toEqual([
-        expect.objectContaining({
-          commandId: `canary:${id}:trigger`,
-          payload: expect.objectContaining({ canaryId: id, decision: 'regression' }),
-        }),
-      ]);
+    expect(created.status).toBe(201);
+    const id = String(created.body.id);
+    // Each client records when it applies each version of the flag.
+    const applied = clients.map(() => new Map<number, number>());
+    clients.forEach((o, i) =>
+      o.client.onFlagChange(
+        key,
+        (change) => change.newVersion !== undefined && applied[i]!.set(change.newVersion, Date.now()),
+      ),
+    );
+    const load = traffic(key, { on: 0.5, off: 0.02 }, 2);
+    const rolledBack = await until('the canary to be rolled back', id, (c) => c['status'] === 'rolled_back').finally(
+      () => load.stop(),
+    );
+    expect(rolledBack).toMatchObject({
+      regression: { metric: 'errors', action: 'rollback' },
+      rollback: { cause: 'regression', execution_id: expect.any(String) },
+      applied_steps: ['stage-0', 'restore'],
+    });
+    // The real rollback service ran one automatic execution for the decision, and it ended the canary.
+    const executions = (await system.api('GET', `${API}/rollbacks?target_id=${id}`)).body.rollbacks as Array<Record<string, unknown>>;
+    expect(executions).toHaveLength(1);
+    expect(executions[0]).toMatchObject({ id: rolledBack['rollback'].execution_id, type: 'automatic', scope: 'canary_deployment' });
 
-      // The flag exactly as before the canary.
-      const after = (await system.api('GET', `${API}/feature-flags/${key}`)).body;
-      expect(definitionOf(after)).toEqual(definitionOf(before));
-      const restoredVersion = after.version as number;
-      await waitFor(
-        'every SDK at the restored version',
-        async () => clients.every((o) => o.client.getFlag(key)?.version === restoredVersion),
-        { timeoutMs: 10_000 },
-      );
-      for (const o of clients) {
-        expect(o.client.getFlag(key)?.environments[ENVIRONMENT]).toMatchObject({
-          enabled: true,
-          defaultRollout: { type: 'percentage', ppm: 50_000 },
-        });
-      }
-
-      // Decision to restored in every SDK.
-      const history = (await system.api('GET', `${API}/canary-deployments/${id}/history`)).body.entries as Array<{
-        type: string;
-        recorded_at: string;
-        data: Record<string, unknown>;
-      }>;
-      const decision = history.find((e) => e.type === 'CanaryRegressionDetected')!;
-      const decidedAt = Date.parse(decision.recorded_at);
-      const lags = applied.map((versions) => versions.get(restoredVersion)! - decidedAt);
-      console.log(
-        `canary e2e: decision → pre-canary flag in ${CLIENTS} SDKs: ${lags.map((ms) => `${ms} ms`).join(', ')}`,
-      );
-      expect(Math.max(...lags)).toBeLessThanOrEqual(5_000);
-      // The decision's evidence: counts per cohort, each test's statistic and level, the window.
-      const evidence = decision.data['evidence'] as {
-        tests: Array<Record<string, unknown>>;
-        canary: Record<string, number>;
-        baseline: Record<string, number>;
-        last_window: unknown;
-      };
-      const test = evidence.tests.find((t) => t['metric'] === 'errors' && t['test'] === 'regression')!;
-      expect(test['log_e'] as number).toBeGreaterThanOrEqual(test['threshold'] as number);
-      expect(evidence.canary.error_units).toBeGreaterThan(evidence.canary.requests * 0.3);
-      expect(evidence.last_window).toEqual({ start: expect.any(String), end: expect.any(String) });
-      // The flag's audit names the canary, the decision and the restore.
-      const restore = (await canaryChanges(key, restoredVersion)).at(-1)!;
-      expect(restore).toMatchObject({
-        command_id: `canary:${id}:restore:production`,
-        reason: expect.stringContaining(`decision ${id}:regression`),
+    // The flag exactly as before the canary.
+    const after = (await system.api('GET', `${API}/feature-flags/${key}`)).body;
+    expect(definitionOf(after)).toEqual(definitionOf(before));
+    const restoredVersion = after.version as number;
+    await waitFor(
+      'every SDK at the restored version',
+      async () => clients.every((o) => o.client.getFlag(key)?.version === restoredVersion),
+      { timeoutMs: 10_000 },
+    );
+    for (const o of clients) {
+      expect(o.client.getFlag(key)?.environments[ENVIRONMENT]).toMatchObject({
+        enabled: true,
+        defaultRollout: { type: 'percentage', ppm: 50_000 },
       });
-    } finally {
-      sub.unsubscribe();
-      await rollback.drain();
     }
+
+    // Decision to restored in every SDK.
+    const history = (await system.api('GET', `${API}/canary-deployments/${id}/history`)).body.entries as Array<{
+      type: string;
+      recorded_at: string;
+      data: Record<string, unknown>;
+    }>;
+    const decision = history.find((e) => e.type === 'CanaryRegressionDetected')!;
+    const decidedAt = Date.parse(decision.recorded_at);
+    const lags = applied.map((versions) => versions.get(restoredVersion)! - decidedAt);
+    console.log(
+      `canary e2e: decision → pre-canary flag in ${CLIENTS} SDKs: ${lags.map((ms) => `${ms} ms`).join(', ')}`,
+    );
+    expect(Math.max(...lags)).toBeLessThanOrEqual(5_000);
+    // The decision's evidence: counts per cohort, each test's statistic and level, the window.
+    const evidence = decision.data['evidence'] as {
+      tests: Array<Record<string, unknown>>;
+      canary: Record<string, number>;
+      baseline: Record<string, number>;
+      last_window: unknown;
+    };
+    const test = evidence.tests.find((t) => t['metric'] === 'errors' && t['test'] === 'regression')!;
+    expect(test['log_e'] as number).toBeGreaterThanOrEqual(test['threshold'] as number);
+    expect(evidence.canary.error_units).toBeGreaterThan(evidence.canary.requests * 0.3);
+    expect(evidence.last_window).toEqual({ start: expect.any(String), end: expect.any(String) });
+    // The flag's audit names the canary, the decision and the restore.
+    const restore = (await canaryChanges(key, restoredVersion)).at(-1)!;
+    expect(restore).toMatchObject({
+      command_id: `canary:${id}:restore:production`,
+      reason: expect.stringContaining(`decision ${id}:regression`),
+    });
   });
 
   it('survives kill -9 of the canary service mid-canary: no flag change applied twice, monitoring goes on to promotion', async () => {
