@@ -269,6 +269,9 @@ export class EventPublisher {
     while (active()) {
       const batch = await this.options.store.readAll(position, this.batchSize);
       if (batch.length === 0) {
+        // Resumed from the stream past the checkpoint (a crash between publish and checkpoint): record it now, not
+        // only after the next event.
+        checkpoint = await this.advance(checkpoint, position);
         await this.sleep(this.pollIntervalMs);
         continue;
       }
@@ -290,12 +293,15 @@ export class EventPublisher {
         this.options.metrics?.published?.(publishable.length);
         this.options.metrics?.lagSeconds?.(Math.max(0, (Date.now() - newest.recordedAt.getTime()) / 1000));
       }
-      // The checkpoint only matters when the stream is empty (new or rebuilt); never move it backwards.
-      if (comparePositions(position, checkpoint) > 0) {
-        if (!(await this.options.store.advanceCheckpoint(this.name, checkpoint, position))) throw new LeadershipLost();
-        checkpoint = position;
-      }
+      checkpoint = await this.advance(checkpoint, position);
     }
+  }
+
+  /** The checkpoint only matters when the stream is empty (new or rebuilt); it never moves backwards. */
+  private async advance(checkpoint: AllPosition, position: AllPosition): Promise<AllPosition> {
+    if (comparePositions(position, checkpoint) <= 0) return checkpoint;
+    if (!(await this.options.store.advanceCheckpoint(this.name, checkpoint, position))) throw new LeadershipLost();
+    return position;
   }
 
   /**
