@@ -62,7 +62,7 @@ describe(hashApiToken.name, () => {
     const hash = hashApiToken(token);
     expect(hash).toBe(`sha256:${createHash('sha256').update(token).digest('hex')}`);
     expect(digestsEqual(digestOfHash(hash), tokenDigest(token))).toBe(true);
-    expect(digestsEqual(digestOfHash(hash), tokenDigest(`${token.slice(0, -1)}A`))).toBe(false);
+    expect(digestsEqual(digestOfHash(hash), tokenDigest(`${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`))).toBe(false);
     expect(digestsEqual(digestOfHash(hash), Buffer.alloc(16))).toBe(false);
     expect(() => digestOfHash('md5:abc')).toThrow(/not a token hash/);
   });
