@@ -15,6 +15,9 @@ const shared = {
 export default {
   // Jest 30 reads testTimeout at the root only; e2e suites raise it further with jest.setTimeout.
   testTimeout: 60_000,
+  // A suite that fails half-way may leave a socket or a child behind; the run must still end and report, never
+  // wait out CI's deadline (it once did). Suites clean up after themselves; this is the backstop.
+  forceExit: true,
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts'] },
     { ...shared, displayName: 'integration', testMatch: ['<rootDir>/{apps,libs}/**/*.int-spec.ts'] },

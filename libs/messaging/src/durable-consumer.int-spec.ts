@@ -8,7 +8,7 @@ import { migrateConsumerInbox } from './consumer-inbox.js';
 import { startDurableConsumer } from './durable-consumer.js';
 import { EventPublisher } from './event-publisher.js';
 import { ensureEventStream, eventStreamTarget, streamFilter } from './event-stream.js';
-import { sleep, spawnScript, waitFor, type ChildRun } from './testing/harness.js';
+import { sleep, killRunningScripts, spawnScript, waitFor, type ChildRun } from './testing/harness.js';
 
 const nats = sharedNats();
 const TOTAL_EVENTS = 2_000;
@@ -41,6 +41,8 @@ describe(startDurableConsumer.name, () => {
     jsm = await jetstreamManager(nc);
     await ensureEventStream(jsm, target);
   });
+
+  afterEach(killRunningScripts);
 
   afterAll(async () => {
     await jsm?.streams.delete(target.stream).catch(() => undefined);

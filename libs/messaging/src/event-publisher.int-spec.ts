@@ -7,7 +7,7 @@ import { PostgresEventStore } from '#rollgate/event-store';
 import { sharedNats, createTestDatabase, type TestDatabase } from '#rollgate/testing';
 import { EventPublisher } from './event-publisher.js';
 import { ensureEventStream, eventStreamTarget } from './event-stream.js';
-import { firstDifference, sleep, spawnScript, storeEventIds, streamEventIds, waitFor, type ChildRun } from './testing/harness.js';
+import { firstDifference, sleep, killRunningScripts, spawnScript, storeEventIds, streamEventIds, waitFor, type ChildRun } from './testing/harness.js';
 
 const nats = sharedNats();
 const TOTAL_EVENTS = 10_000;
@@ -27,6 +27,8 @@ describe(EventPublisher.name, () => {
     js = jetstream(nc);
     jsm = await jetstreamManager(nc);
   });
+
+  afterEach(killRunningScripts);
 
   afterAll(async () => {
     for (const s of streams) await jsm.streams.delete(s).catch(() => undefined);

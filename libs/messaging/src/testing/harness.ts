@@ -14,6 +14,24 @@ export interface ChildRun {
   output(): string;
 }
 
+const running = new Set<ChildProcess>();
+
+/**
+ * Kills every script process still running. Call it in afterEach: a test that fails while a child runs would
+ * otherwise leave it holding the runner's event loop open, and the suite would never exit.
+ */
+export async function killRunningScripts(): Promise<void> {
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
+}
+
 /** Runs one of this folder's .ts scripts in its own Node process (the same Node as the test runner). */
 export function spawnScript(script: string, env: Record<string, string>): ChildRun {
   const file = fileURLToPath(new URL(`./${script}`, import.meta.url));
@@ -21,6 +39,8 @@ export function spawnScript(script: string, env: Record<string, string>): ChildR
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
