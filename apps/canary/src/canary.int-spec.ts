@@ -289,6 +289,50 @@ describe('canary service (real Postgres and NATS, fake flags service)', () => {
     expect(codeOf(await command('create', { flagKey: key, name: 'again', strategy: 'percentage' }))).toBe('OK');
   });
 
+  it('pauses over the bus: failing traffic meanwhile is neither recorded nor judged; after resume the judge rolls it back; bad pauses and resumes are refused, the log unchanged', async () => {
+    const { id, key } = await running();
+    const paused = ok(await command('pause', { id, pausedBy: 'oncall' }));
+    expect(paused.canary).toMatchObject({ status: 'paused', hold: { by: 'oncall', reason: 'int-spec' } });
+    const before = await eventCount();
+    expect(codeOf(await command('pause', { id }))).toBe('CANARY.INVALID_STATE');
+    // Failing batches for longer than a window (1 s) and several looks: nothing is recorded while held.
+    for (let i = 0; i < 15; i++) {
+      await publishBatches(t.sdk, [
+        outcomeBatch(key, { on: { requests: 100, errorUsers: 40 }, off: { requests: 900, errorUsers: 9 } }),
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(await eventCount()).toBe(before);
+    expect(await view(id)).toMatchObject({ status: 'paused', totals: { windows: 0 } });
+
+    const resumed = ok(await command('resume', { id, resumedBy: 'oncall' }));
+    expect(resumed.canary).toMatchObject({ status: 'running', pausedMs: expect.any(Number) });
+    expect(resumed.canary.pausedMs).toBeGreaterThan(0);
+    expect(codeOf(await command('resume', { id }))).toBe('CANARY.INVALID_STATE');
+    await feed(key, 40, async () => (await view(id)).status === 'rolled_back');
+    const afterRollback = await eventCount();
+    expect(codeOf(await command('pause', { id }))).toBe('CANARY.INVALID_STATE');
+    expect(codeOf(await command('resume', { id }))).toBe('CANARY.INVALID_STATE');
+    expect(codeOf(await command('pause', { id: 'no-such-canary' }))).toBe('CANARY.NOT_FOUND');
+    expect(codeOf(await command('pause', { id: 'Bad Id!' }))).toBe('GENERIC.VALIDATION');
+    expect(await eventCount()).toBe(afterRollback);
+    const history = ok(await request<CanaryHistory>('rg.qry.canary.history', { id }));
+    expect(
+      history.entries
+        .map((e) => e.type)
+        .filter((type) => type !== 'CanaryWindowRecorded')
+        .slice(0, 6),
+    ).toEqual([
+      'CanaryCreated',
+      'CanaryStarted',
+      'CanaryFlagChanged',
+      'CanaryPaused',
+      'CanaryResumed',
+      'CanaryRegressionDetected',
+    ]);
+  });
+
   it('promotes a healthy gradual canary stage by stage after a restart in the middle', async () => {
     const { id, key } = await running({
       strategy: 'gradual',

@@ -74,10 +74,12 @@ const ROUTES: Record<string, { access: Access; body?: unknown; query?: string; s
     status: 201,
   },
   'GET /api/v1/canary-deployments/{id}': { access: 'read' },
-  // In sorted order the operator aborts the created canary of FLAG (200), may not promote or start it then (409),
+  // In sorted order the operator aborts the created canary of FLAG (200), may not pause, promote, resume or start it then (409),
   // and rolling back a cancelled canary changes nothing (200).
   'POST /api/v1/canary-deployments/{id}/abort': { access: 'operate', body: {} },
+  'POST /api/v1/canary-deployments/{id}/pause': { access: 'operate', body: {}, status: 409 },
   'POST /api/v1/canary-deployments/{id}/promote': { access: 'operate', body: {}, status: 409 },
+  'POST /api/v1/canary-deployments/{id}/resume': { access: 'operate', body: {}, status: 409 },
   'POST /api/v1/canary-deployments/{id}/rollback': { access: 'operate', body: {} },
   'POST /api/v1/canary-deployments/{id}/start': { access: 'operate', body: {}, status: 409 },
   'GET /api/v1/canary-deployments/{id}/metrics': { access: 'read' },

@@ -5,7 +5,9 @@ import {
   CANARY_COMMANDS,
   CreateCanaryPayload,
   EndCanaryPayload,
+  PauseCanaryPayload,
   PromoteCanaryPayload,
+  ResumeCanaryPayload,
   RollbackCanaryPayload,
   StartCanaryPayload,
   canarySubjects,
@@ -22,6 +24,8 @@ class PromoteCanaryCommand extends envelopeOf(PromoteCanaryPayload) {}
 class RollbackCanaryCommand extends envelopeOf(RollbackCanaryPayload) {}
 class AbortCanaryCommand extends envelopeOf(AbortCanaryPayload) {}
 class EndCanaryCommand extends envelopeOf(EndCanaryPayload) {}
+class PauseCanaryCommand extends envelopeOf(PauseCanaryPayload) {}
+class ResumeCanaryCommand extends envelopeOf(ResumeCanaryPayload) {}
 
 const QUEUE = { queue: queueGroup('canary') };
 const command = canarySubjects.command;
@@ -54,6 +58,16 @@ export class CanaryNatsController {
   @MessagePattern(command(CANARY_COMMANDS.abort), QUEUE)
   abort(@Payload() envelope: AbortCanaryCommand): Promise<CanaryCommandResult> {
     return this.canaries.abort(envelope, envelope.payload);
+  }
+
+  @MessagePattern(command(CANARY_COMMANDS.pause), QUEUE)
+  pause(@Payload() envelope: PauseCanaryCommand): Promise<CanaryCommandResult> {
+    return this.canaries.pause(envelope, envelope.payload);
+  }
+
+  @MessagePattern(command(CANARY_COMMANDS.resume), QUEUE)
+  resume(@Payload() envelope: ResumeCanaryCommand): Promise<CanaryCommandResult> {
+    return this.canaries.resume(envelope, envelope.payload);
   }
 
   @MessagePattern(command(CANARY_COMMANDS.end), QUEUE)

@@ -31,6 +31,16 @@ const ended = (
 });
 
 /**
+ * The stage clock stops while an operator's pause holds: its start moves on by the time paused, counted from the
+ * stage's own start when its flag change landed during the pause.
+ */
+function resumedStageStart(state: CanaryState, resumedAt: string): string {
+  const stageStart = Date.parse(state.stageStartedAt!);
+  const held = Date.parse(resumedAt) - Math.max(Date.parse(state.hold?.at ?? resumedAt), stageStart);
+  return new Date(stageStart + Math.max(0, held)).toISOString();
+}
+
+/**
  * One event applied to a canary, pure: the state is a new object, the one it came from is left as it was (the
  * decider folds its own events onto a state the caller still holds).
  */
@@ -52,6 +62,8 @@ export function evolveCanary(state: CanaryAggregateState, event: CanaryEvent, ve
   }
   if (state === null) return null;
   const touched = { ...state, version };
+  // An operator's promote or rollback of a paused canary ends its pause.
+  const { hold: _held, ...released } = touched;
   switch (event.type) {
     case 'CanaryStarted':
       return {
@@ -127,10 +139,28 @@ export function evolveCanary(state: CanaryAggregateState, event: CanaryEvent, ve
           }
         : { ...touched, status: 'inconclusive', inconclusiveAt: evidence.at, updatedAt: evidence.at };
     }
+    case 'CanaryPaused': {
+      const { by, reason, at } = event.data;
+      return {
+        ...touched,
+        status: 'paused',
+        hold: { by, at, ...(reason === undefined ? {} : { reason }) },
+        updatedAt: at,
+      };
+    }
+    case 'CanaryResumed': {
+      return {
+        ...released,
+        status: 'running',
+        pausedMs: (state.pausedMs ?? 0) + event.data.pausedMs,
+        ...(state.stageStartedAt === undefined ? {} : { stageStartedAt: resumedStageStart(state, event.data.at) }),
+        updatedAt: event.data.at,
+      };
+    }
     case 'CanaryPromotionRequested': {
       const { by, automatic, override, reason, evidence } = event.data;
       return {
-        ...touched,
+        ...released,
         status: 'promoting',
         promotion: { by, automatic, override, at: evidence.at, ...(reason === undefined ? {} : { reason }) },
         updatedAt: evidence.at,
@@ -141,7 +171,7 @@ export function evolveCanary(state: CanaryAggregateState, event: CanaryEvent, ve
     case 'CanaryRollbackRequested': {
       const { cause, by, reason, at } = event.data;
       return {
-        ...touched,
+        ...released,
         status: 'rolling_back',
         rollback: { cause, by, requestedAt: at, ...(reason === undefined ? {} : { reason }) },
         updatedAt: at,

@@ -384,6 +384,98 @@ describe(decideCanary.name, () => {
     expect(running.canary.status).toBe('cancelled');
   });
 
+  it("holds while an operator's pause is in force: nothing judged, the stage clock and the deadline stop, resume goes on", () => {
+    const life = started();
+    const healthy = (t: number) => windowOf(life.canary, t, counts(500, 5), counts(500, 5));
+    for (let t = 2; t < 100; t += 10) life.run({ type: 'Observe', data: { window: healthy(t) } }, at(t + 10));
+    expect(life.canary.certifiedAt).toBeDefined();
+    const windows = life.canary.totals.windows;
+    expect(life.run({ type: 'PauseCanary', data: { by: 'oncall', reason: 'incident' } }, at(120))).toMatchObject([
+      { type: 'CanaryPaused', data: { by: 'oncall', reason: 'incident' } },
+    ]);
+    expect(life.canary).toMatchObject({ status: 'paused', hold: { by: 'oncall', reason: 'incident' } });
+    // A failing window, the stage's minimum and the deadline all pass while paused: no window, no decision.
+    const failing = windowOf(life.canary, 130, counts(100, 40), counts(900, 9));
+    expect(life.run({ type: 'Observe', data: { window: failing } }, at(400))).toEqual([]);
+    expect(life.run({ type: 'Observe', data: {} }, at(4_000))).toEqual([]);
+    expect(life.canary.totals.windows).toBe(windows);
+    expect(nextAction(life.canary, at(4_000).getTime(), 2_000)).toEqual({ kind: 'none' });
+    expect(thrownCode(() => life.run({ type: 'PauseCanary', data: { by: 'oncall' } }, at(4_001)))).toBe(
+      'CANARY.INVALID_STATE',
+    );
+
+    expect(life.run({ type: 'ResumeCanary', data: { by: 'oncall' } }, at(4_020))).toMatchObject([
+      { type: 'CanaryResumed', data: { pausedMs: 3_900_000 } },
+    ]);
+    expect(life.canary).toMatchObject({ status: 'running', pausedMs: 3_900_000 });
+    expect(life.canary.hold).toBeUndefined();
+    // Stage 0 had run 119 s of its 300 s when paused: it advances 181 s after the resume, not before.
+    expect(life.run({ type: 'Observe', data: { window: healthy(4_020) } }, at(4_200)).map((e) => e.type)).toEqual([
+      'CanaryWindowRecorded',
+    ]);
+    expect(life.run({ type: 'Observe', data: {} }, at(4_202)).map((e) => e.type)).toEqual(['CanaryStageAdvanced']);
+    expect(thrownCode(() => life.run({ type: 'ResumeCanary', data: { by: 'oncall' } }, at(4_203)))).toBe(
+      'CANARY.INVALID_STATE',
+    );
+  });
+
+  it('moves the deadline by the time paused, and lets a stage change decided before the pause land during it', () => {
+    const life = started({ stages: [{ percentage: 10, minDurationMinutes: 50 }], minRequests: 0 });
+    life.run({ type: 'PauseCanary', data: { by: 'oncall' } }, at(600));
+    life.run({ type: 'ResumeCanary', data: { by: 'oncall' } }, at(1_800));
+    expect(life.run({ type: 'Observe', data: {} }, at(3_601))).toEqual([]);
+    expect(life.run({ type: 'Observe', data: {} }, at(4_801)).map((e) => e.type)).toEqual(['CanaryInconclusive']);
+
+    const advancing = started({ minRequests: 0 });
+    const healthy = (t: number) => windowOf(advancing.canary, t, counts(500, 5), counts(500, 5));
+    for (let t = 2; advancing.canary.stage === 0; t += 10)
+      advancing.run({ type: 'Observe', data: { window: healthy(t) } }, at(t + 10));
+    advancing.run({ type: 'PauseCanary', data: { by: 'oncall' } }, at(400));
+    expect(nextAction(advancing.canary, at(401).getTime(), 2_000)).toMatchObject({ kind: 'apply', step: 'stage-1' });
+    advancing.applyStep(at(500));
+    expect(advancing.canary).toMatchObject({ status: 'paused', stage: 1, appliedSteps: ['stage-0', 'stage-1'] });
+    advancing.run({ type: 'ResumeCanary', data: { by: 'oncall' } }, at(800));
+    // Stage 1's clock starts at the resume: its flag change landed while paused.
+    expect(advancing.canary.stageStartedAt).toBe(at(800).toISOString());
+  });
+
+  it('refuses to pause what is not running and to resume what an operator did not pause, with CANARY.INVALID_STATE', () => {
+    const created = new Life();
+    created.run({ type: 'CreateCanary', data: { canary: plan(), by: 'alice' } }, at(0));
+    expect(thrownCode(() => created.run({ type: 'PauseCanary', data: { by: 'op' } }, at(1)))).toBe(
+      'CANARY.INVALID_STATE',
+    );
+    const promoted = started();
+    promoted.run({ type: 'PromoteCanary', data: { by: 'bob', override: true } }, at(5));
+    promoted.applyStep(at(6));
+    expect(thrownCode(() => promoted.run({ type: 'PauseCanary', data: { by: 'op' } }, at(7)))).toBe(
+      'CANARY.INVALID_STATE',
+    );
+    expect(thrownCode(() => promoted.run({ type: 'ResumeCanary', data: { by: 'op' } }, at(7)))).toBe(
+      'CANARY.INVALID_STATE',
+    );
+    expect(thrownCode(() => started().run({ type: 'ResumeCanary', data: { by: 'op' } }, at(7)))).toBe(
+      'CANARY.INVALID_STATE',
+    );
+
+    const regressed = started({ onRegression: 'pause' });
+    for (let t = 2; regressed.canary.status === 'running'; t += 10)
+      regressed.run(
+        { type: 'Observe', data: { window: windowOf(regressed.canary, t, counts(100, 20), counts(900, 9)) } },
+        at(t + 10),
+      );
+    expect(thrownCode(() => regressed.run({ type: 'ResumeCanary', data: { by: 'op' } }, at(900)))).toBe(
+      'CANARY.INVALID_STATE',
+    );
+
+    // An operator may still promote (with the certificate or an override) or roll back a paused canary.
+    const paused = started();
+    paused.run({ type: 'PauseCanary', data: { by: 'op' } }, at(10));
+    paused.run({ type: 'RollbackCanary', data: { by: 'op', cause: 'manual' } }, at(11));
+    expect(paused.canary.status).toBe('rolling_back');
+    expect(paused.canary.hold).toBeUndefined();
+  });
+
   it('fails a start whose flag moved before the first change, applying nothing', () => {
     const life = new Life();
     life.run({ type: 'CreateCanary', data: { canary: plan(), by: 'alice' } }, at(0));
@@ -403,6 +495,8 @@ describe(decideCanary.name, () => {
       fc.constant<CanaryCommand>({ type: 'RollbackCanary', data: { by: 'op', cause: 'manual' } }),
       fc.constant<CanaryCommand>({ type: 'RollbackCanary', data: { by: 'rollback', cause: 'rollback_service' } }),
       fc.constant<CanaryCommand>({ type: 'AbortCanary', data: { by: 'op' } }),
+      fc.constant<CanaryCommand>({ type: 'PauseCanary', data: { by: 'op' } }),
+      fc.constant<CanaryCommand>({ type: 'ResumeCanary', data: { by: 'op' } }),
       fc.constant<CanaryCommand>({ type: 'RecordTrigger', data: { executionId: 'x' } }),
       fc.constant('step' as const),
       fc.constant('bad-window' as const),

@@ -28,7 +28,9 @@ export type CanaryCommand =
   | { type: 'RecordTrigger'; data: { executionId?: string; error?: ErrorBody } }
   | { type: 'PromoteCanary'; data: { by: string; override: boolean; reason?: string } }
   | { type: 'RollbackCanary'; data: { by: string; cause: 'manual' | 'rollback_service'; reason?: string } }
-  | { type: 'AbortCanary'; data: { by: string; reason?: string } };
+  | { type: 'AbortCanary'; data: { by: string; reason?: string } }
+  | { type: 'PauseCanary'; data: { by: string; reason?: string } }
+  | { type: 'ResumeCanary'; data: { by: string; reason?: string } };
 
 export type CanaryCommandType = CanaryCommand['type'];
 
@@ -48,8 +50,11 @@ const requireCanary = (state: CanaryAggregateState, id: string): CanaryState => 
 
 export const stageApplied = (state: CanaryState): boolean => state.appliedSteps.includes(`stage-${state.stage}`);
 
+/** The monitoring duration from the start, moved on by every operator pause that ended. */
 export const deadlineOf = (state: CanaryState): number | undefined =>
-  state.startedAt === undefined ? undefined : Date.parse(state.startedAt) + state.monitoringDurationHours * HOUR_MS;
+  state.startedAt === undefined
+    ? undefined
+    : Date.parse(state.startedAt) + state.monitoringDurationHours * HOUR_MS + (state.pausedMs ?? 0);
 
 /** The current stage has been held long enough, with enough canary traffic, and the canary is certified. */
 function stageComplete(state: CanaryState, now: Date): boolean {
@@ -88,6 +93,8 @@ const applied = (state: CanaryState, events: readonly CanaryEvent[]): CanaryStat
 function observe(state: CanaryState, window: CanaryWindow | undefined, now: Date): CanaryEvent[] {
   // Windows count from the first flag change on; a later stage's change pending for a moment does not stop them.
   if (!JUDGING.has(state.status) || !state.appliedSteps.includes('stage-0')) return [];
+  // An operator's pause holds the judge: nothing is recorded or decided until it resumes.
+  if (state.hold !== undefined) return [];
   const events: CanaryEvent[] = [];
   if (window !== undefined && window.canary.batches + window.baseline.batches > 0)
     events.push({ type: 'CanaryWindowRecorded', data: { window } });
@@ -262,6 +269,29 @@ export function decideCanary(command: CanaryCommand, state: CanaryAggregateState
       if (canary.status === 'rolling_back' || canary.status === 'rolled_back' || canary.status === 'cancelled')
         return [];
       return [{ type: 'CanaryRollbackRequested', data: { cause: 'aborted', by, ...because, at } }];
+    }
+    case 'PauseCanary': {
+      const canary = requireCanary(state, '');
+      // Only a canary whose first change landed: a start still in flight could not be cancelled while held.
+      if (canary.status !== 'running' || !canary.appliedSteps.includes('stage-0'))
+        throw CanaryError.invalidState(canary.id, canary.status, 'pause');
+      const { by, reason } = command.data;
+      return [{ type: 'CanaryPaused', data: { by, ...(reason === undefined ? {} : { reason }), at } }];
+    }
+    case 'ResumeCanary': {
+      const canary = requireCanary(state, '');
+      if (canary.hold === undefined) {
+        if (canary.status === 'paused')
+          throw new CanaryError(
+            CanaryErrorCodes.invalidState,
+            `canary ${canary.id} is paused by its regression decision, not by an operator: promote it with an override or roll it back`,
+            { id: canary.id, status: canary.status, command: 'resume', regression: canary.regression ?? null },
+          );
+        throw CanaryError.invalidState(canary.id, canary.status, 'resume');
+      }
+      const { by, reason } = command.data;
+      const pausedMs = Math.max(0, now.getTime() - Date.parse(canary.hold.at));
+      return [{ type: 'CanaryResumed', data: { by, ...(reason === undefined ? {} : { reason }), pausedMs, at } }];
     }
     default: {
       const unknown: never = command;

@@ -7,8 +7,10 @@ import {
   type CommandEnvelope,
   type CreateCanaryPayload,
   type EndCanaryPayload,
+  type PauseCanaryPayload,
   type PriorFlagState,
   type PromoteCanaryPayload,
+  type ResumeCanaryPayload,
   type RollbackCanaryPayload,
   type StartCanaryPayload,
 } from '#rollgate/contracts';
@@ -123,6 +125,27 @@ export class CanaryService {
     return this.command(payload.id, envelope, {
       type: 'AbortCanary',
       data: { by: envelope.actor, ...(envelope.reason === undefined ? {} : { reason: envelope.reason }) },
+    });
+  }
+
+  /** Holds a running canary: a pending stage change still lands, but nothing is judged or decided. */
+  pause(envelope: CommandEnvelope<unknown>, payload: PauseCanaryPayload): Promise<CanaryCommandResult> {
+    return this.command(payload.id, envelope, {
+      type: 'PauseCanary',
+      data: {
+        by: byOf(envelope, payload.pausedBy),
+        ...(envelope.reason === undefined ? {} : { reason: envelope.reason }),
+      },
+    });
+  }
+
+  resume(envelope: CommandEnvelope<unknown>, payload: ResumeCanaryPayload): Promise<CanaryCommandResult> {
+    return this.command(payload.id, envelope, {
+      type: 'ResumeCanary',
+      data: {
+        by: byOf(envelope, payload.resumedBy),
+        ...(envelope.reason === undefined ? {} : { reason: envelope.reason }),
+      },
     });
   }
 

@@ -118,6 +118,13 @@ export class CanaryMonitor {
   private async lookAt(cached: CanaryState): Promise<void> {
     const now = this.options.clock();
     let state = cached;
+    if (state.hold !== undefined) {
+      // Paused by an operator: what its users see meanwhile is dropped, not judged later (docs/canary.md).
+      this.intake.forget(state.id);
+      if (this.reactor.due(state)) state = await this.reactor.drive(state.id);
+      this.remember(state);
+      return;
+    }
     const window = this.intake.peek(state);
     const preview = decideCanary({ type: 'Observe', data: window === undefined ? {} : { window } }, state, now);
     const decides = preview.some((event) => event.type !== 'CanaryWindowRecorded');

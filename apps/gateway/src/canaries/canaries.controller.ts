@@ -22,7 +22,9 @@ import {
   CanaryMetricsQueryDto,
   CreateCanaryDeploymentDto,
   ListCanariesQueryDto,
+  PauseCanaryDto,
   PromoteCanaryDto,
+  ResumeCanaryDto,
   RollbackCanaryDto,
   StartCanaryDto,
   StartFlagCanaryDto,
@@ -168,6 +170,42 @@ export class CanariesController {
   async abort(@Param('id', KeyParamPipe) id: string, @Body() body: AbortCanaryDto, @Command() ctx: CommandContext) {
     return presentCanaryResult(
       await this.canaries.command(CANARY_COMMANDS.abort, { id }, withReason(ctx, body.reason)),
+    );
+  }
+
+  @Post(':id/pause')
+  @HttpCode(200)
+  @Roles(...OPERATE_ROLES)
+  @ApiOperation({
+    summary:
+      'Pause a running canary: the flag stays where it is, the judge decides nothing, the stage clock and the deadline stop',
+  })
+  @ApiResponse({
+    status: 409,
+    description: 'CANARY.INVALID_STATE: the canary is not running (finished, already paused)',
+  })
+  async pause(@Param('id', KeyParamPipe) id: string, @Body() body: PauseCanaryDto, @Command() ctx: CommandContext) {
+    const payload = body.paused_by === undefined ? { id } : { id, pausedBy: body.paused_by };
+    return presentCanaryResult(
+      await this.canaries.command(CANARY_COMMANDS.pause, payload, withReason(ctx, body.reason)),
+    );
+  }
+
+  @Post(':id/resume')
+  @HttpCode(200)
+  @Roles(...OPERATE_ROLES)
+  @ApiOperation({
+    summary: "Resume an operator's pause: judging goes on, the stage's time and the deadline moved on by the pause",
+  })
+  @ApiResponse({
+    status: 409,
+    description:
+      'CANARY.INVALID_STATE: the canary is not paused by an operator (running, finished, held by a regression)',
+  })
+  async resume(@Param('id', KeyParamPipe) id: string, @Body() body: ResumeCanaryDto, @Command() ctx: CommandContext) {
+    const payload = body.resumed_by === undefined ? { id } : { id, resumedBy: body.resumed_by };
+    return presentCanaryResult(
+      await this.canaries.command(CANARY_COMMANDS.resume, payload, withReason(ctx, body.reason)),
     );
   }
 

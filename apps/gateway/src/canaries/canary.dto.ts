@@ -288,6 +288,34 @@ export class RollbackCanaryDto {
   reason?: string;
 }
 
+export class PauseCanaryDto {
+  @ApiPropertyOptional({ example: 'oncall' })
+  @IsOptionalNotNull()
+  @IsString()
+  @Length(1, 200)
+  paused_by?: string;
+
+  @ApiPropertyOptional({ example: 'incident on the payments API' })
+  @IsOptionalNotNull()
+  @IsString()
+  @MaxLength(1_000)
+  reason?: string;
+}
+
+export class ResumeCanaryDto {
+  @ApiPropertyOptional({ example: 'oncall' })
+  @IsOptionalNotNull()
+  @IsString()
+  @Length(1, 200)
+  resumed_by?: string;
+
+  @ApiPropertyOptional()
+  @IsOptionalNotNull()
+  @IsString()
+  @MaxLength(1_000)
+  reason?: string;
+}
+
 export class AbortCanaryDto {
   @ApiPropertyOptional()
   @IsOptionalNotNull()

@@ -44,6 +44,10 @@ export const CANARY_COMMANDS = {
   rollback: 'rollback',
   /** Stop a canary: a created one is cancelled, a running one restores its flag and ends cancelled. */
   abort: 'abort',
+  /** Hold a running canary where it is: no decisions, its stage clock and deadline stop (Argo Rollouts' pause). */
+  pause: 'pause',
+  /** Go on with a paused canary from where it stood. */
+  resume: 'resume',
   /** The rollback service's `end_canary` step (libs/contracts rollback): rolled_back or aborted. */
   end: 'end',
 } as const;
@@ -216,6 +220,20 @@ export class RollbackCanaryPayload extends CanaryTarget {
 }
 
 export class AbortCanaryPayload extends CanaryTarget {}
+
+export class PauseCanaryPayload extends CanaryTarget {
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  pausedBy?: string;
+}
+
+export class ResumeCanaryPayload extends CanaryTarget {
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  resumedBy?: string;
+}
 
 /** `rg.cmd.canary.end`, as the rollback service's end_canary step sends it. */
 export class EndCanaryPayload {

@@ -35,6 +35,10 @@ export interface CanaryEventMap {
     evidence: DecisionEvidence;
   };
   CanaryInconclusive: { action: InconclusiveAction; evidence: DecisionEvidence };
+  /** An operator held the canary: the judge decides nothing and the stage clock stops until it resumes. */
+  CanaryPaused: { by: string; reason?: string; at: string };
+  /** The operator's pause ended after `pausedMs`: the stage's minimum duration and the deadline move by it. */
+  CanaryResumed: { by: string; reason?: string; pausedMs: number; at: string };
   CanaryPromotionRequested: {
     by: string;
     automatic: boolean;
@@ -77,6 +81,8 @@ export const CANARY_EVENT_TYPES: readonly CanaryEventType[] = [
   'CanaryStageAdvanced',
   'CanaryRegressionDetected',
   'CanaryInconclusive',
+  'CanaryPaused',
+  'CanaryResumed',
   'CanaryPromotionRequested',
   'CanaryPromoted',
   'CanaryRollbackRequested',

@@ -10,7 +10,8 @@ export type CanaryStrategy = (typeof CANARY_STRATEGIES)[number];
 /**
  * created → running (stage by stage) → promoting → promoted, or → rolling_back → rolled_back, or → cancelled.
  * `inconclusive` (no certificate by the deadline) and `paused` (a regression under the `pause` policy) hold the
- * flag where it is and keep judging; an operator promotes (with an override) or rolls back from there.
+ * flag where it is and keep judging; an operator promotes (with an override) or rolls back from there. An
+ * operator's pause of a running canary is `paused` too, with `hold` set: nothing is judged until it resumes.
  */
 export const CANARY_STATUSES = [
   'created',
@@ -265,6 +266,10 @@ export interface CanaryState extends CanaryDefinition {
   certifiedAt?: string;
   regression?: { decisionId: string; metric: MetricName; at: string; action: RegressionAction };
   inconclusiveAt?: string;
+  /** An operator's pause in force (`paused` without a regression): who, when, why. */
+  hold?: { by: string; at: string; reason?: string };
+  /** Time spent in operator pauses that ended: the deadline moves by it. */
+  pausedMs?: number;
   promotion?: { by: string; automatic: boolean; override: boolean; at: string; reason?: string };
   rollback?: CanaryRollback;
   startError?: { code: string; message: string };
