@@ -23,7 +23,7 @@ export interface RunningSystem {
   flagsUrl: string;
   adminToken: string;
   /** The last lines a service printed (for errors). */
-  logs(name: 'flags' | 'rollback' | 'gateway'): string;
+  logs(name: Service): string;
   stop(): Promise<void>;
 }
 
@@ -68,19 +68,24 @@ function exited(child: ChildProcess): Promise<number | null> {
   return child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((done) => child.once('exit', (code) => done(code)));
 }
 
-type Service = 'flags' | 'rollback' | 'gateway';
+type Service = 'flags' | 'rollback' | 'canary' | 'gateway';
 
 /**
- * Starts nats-server (deploy/nats/rollgate.conf, fresh passwords), then flags, the rollback service when asked,
- * and the gateway: each on a database of its own, migrated, logged in to NATS as its own user. `env` adds to a
+ * Starts nats-server (deploy/nats/rollgate.conf, fresh passwords), then flags, the rollback and canary services
+ * when asked, and the gateway: each on a database of its own, migrated, logged in to NATS as its own user. `env` adds to a
  * service's environment.
  */
 export async function startSystem(
   env: Partial<Record<Service, Record<string, string>>> = {},
-  options: { rollback?: boolean } = {},
+  options: { rollback?: boolean; canary?: boolean } = {},
 ): Promise<RunningSystem> {
   const children: ChildProcess[] = [];
-  const services: Service[] = ['flags', ...(options.rollback ? (['rollback'] as const) : []), 'gateway'];
+  const services: Service[] = [
+    'flags',
+    ...(options.rollback ? (['rollback'] as const) : []),
+    ...(options.canary ? (['canary'] as const) : []),
+    'gateway',
+  ];
   const output: Record<string, string[]> = Object.fromEntries([...services, 'migrate'].map((name) => [name, []]));
   const natsPort = await freePort();
   const storeDir = mkdtempSync(join(tmpdir(), 'rollgate-bench-nats-'));
