@@ -484,7 +484,9 @@ describe('canary deployments end to end', () => {
     const archived = uniqueKey('archived');
     await createFlag(archived);
     expect((await system.api('DELETE', `${API}/feature-flags/${archived}`)).status).toBe(204);
+    const archivedAt = await count();
     expectError(await create({ feature_flag_id: archived }), 409, 'CANARY.FLAG_ARCHIVED');
+    expect(await count()).toEqual(archivedAt);
     const first = await system.api('POST', `${API}/feature-flags/${key}/canary`, {
       canary_percentage: 10,
       monitoring_duration_hours: 1,
