@@ -7,8 +7,8 @@ import { ENVIRONMENT, observedClient, type ObservedClient } from './harness/sdk.
 jest.setTimeout(300_000);
 
 /**
- * Issue 10's crash safety: three canaries at once (a failing one rolled back through the rollback service, a
- * healthy one promoted, a gradual plan advancing to its promotion) while the canary service and the rollback
+ * Issue 10's crash safety: canaries at once (two failing ones rolled back through the rollback service, the second
+ * started mid-drill; a healthy one promoted; a gradual plan advancing to its promotion) while the canary service and the rollback
  * service are killed with SIGKILL and restarted at random moments: right after a decision is recorded (before
  * its flag change or trigger), while the rollback service runs the end_canary step, and at random times between.
  * The event logs then show each decision once, each flag change once, and every canary in its right end state.
@@ -70,15 +70,27 @@ async function createFlag(key: string, percentage: number): Promise<Record<strin
   return (await system.api('GET', `${API}/feature-flags/${key}`)).body;
 }
 
+/**
+ * Creates and starts a canary over HTTP. One Idempotency-Key for every attempt: while a kill has the canary
+ * service down the gateway answers 5xx, and the retry replays what the earlier attempt already did.
+ */
 async function startCanary(key: string, body: Record<string, unknown>): Promise<string> {
-  const created = await system.api('POST', `${API}/canary-deployments`, {
-    feature_flag_id: key,
-    monitoring_duration_hours: 1,
-    min_requests: 50,
-    start: true,
-    ...body,
-  });
-  expect(created.status).toBe(201);
+  const idempotencyKey = `crash-start-${key}`;
+  const created = await waitFor(
+    `the canary of ${key} started`,
+    async () => {
+      const response = await system.api(
+        'POST',
+        `${API}/canary-deployments`,
+        { feature_flag_id: key, monitoring_duration_hours: 1, min_requests: 50, start: true, ...body },
+        { 'idempotency-key': idempotencyKey },
+      );
+      if (response.status >= 500) return undefined;
+      expect(response.status).toBe(201);
+      return response;
+    },
+    { timeoutMs: 60_000, intervalMs: 200 },
+  );
   expect(created.body).toMatchObject({ status: 'running', applied_steps: ['stage-0'] });
   return String(created.body.id);
 }
@@ -161,21 +173,70 @@ const flagEvents = (key: string) =>
 const countOf = (events: readonly StoredEvent[], type: string): number =>
   events.filter((e) => e.event_type === type).length;
 
+/**
+ * The rollback service's side of a regression decision, asked once. Answered, its one automatic execution ended
+ * the canary; not answered (down at that moment), the canary restored the flag itself, and an execution the
+ * request still created before the kill runs to its end against the finished canary. Either way each saga step
+ * once. Returns which way it went.
+ */
+async function expectRollbackExecutions(canaryId: string, log: readonly StoredEvent[]): Promise<string> {
+  const triggered = log.find((e) => e.event_type === 'CanaryRollbackTriggered');
+  let listed: unknown;
+  const executions = await waitFor(
+    `the rollback executions of ${canaryId} finished`,
+    async () => {
+      const response = await system.api('GET', `${API}/rollbacks?target_id=${canaryId}`);
+      listed = response.body;
+      if (response.status !== 200) return undefined;
+      const list = response.body.rollbacks as Array<Record<string, unknown>>;
+      return list.every((e) => e['status'] === 'succeeded') ? list : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 250 },
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}; executions: ${JSON.stringify(listed)}`);
+  });
+  if (triggered !== undefined) expect(executions.map((e) => e['id'])).toEqual([triggered.data['executionId']]);
+  else expect(executions.length).toBeLessThanOrEqual(1);
+  for (const execution of executions) {
+    expect(execution).toMatchObject({ type: 'automatic', scope: 'canary_deployment' });
+    const sagaRows = await sqlOn<{ event_type: string; idx: number | null; n: number }>(
+      system,
+      'rollback',
+      `SELECT event_type, (data->>'index')::int AS idx, count(*)::int AS n FROM es.events
+        WHERE stream_id = $1 AND event_type IN ('ExecutionStarted', 'StepStarted', 'StepSucceeded', 'ExecutionSucceeded')
+        GROUP BY 1, 2`,
+      [`rollback-${String(execution['id'])}`],
+    );
+    expect(sagaRows.filter((row) => row.n !== 1)).toEqual([]);
+    expect(sagaRows.map((row) => row.event_type).sort()).toEqual([
+      'ExecutionStarted',
+      'ExecutionSucceeded',
+      'StepStarted',
+      'StepSucceeded',
+    ]);
+  }
+  return triggered === undefined
+    ? `restored by the canary itself (trigger not answered), executions ${executions.length}`
+    : 'ended by the rollback service';
+}
+
 describe('canary crash safety: kill -9 of the canary and rollback services at random points', () => {
   it('takes each decision once, applies each flag change once, and ends each canary right', async () => {
     const random = seededRandom(SEED);
-    const failingKey = uniqueKey('crash_fail');
+    const failingKeys = [uniqueKey('crash_fail'), uniqueKey('crash_fail_late')];
     const healthyKey = uniqueKey('crash_ok');
     const gradualKey = uniqueKey('crash_grad');
-    const failingBefore = await createFlag(failingKey, 5);
+    const failingBefore = await Promise.all(failingKeys.map((key) => createFlag(key, 5)));
     await createFlag(healthyKey, 0);
     await createFlag(gradualKey, 0);
 
-    const failing = await startCanary(failingKey, {
-      name: 'failing under crashes',
-      strategy: 'percentage',
-      target_percentage: 20,
-    });
+    const failing = [
+      await startCanary(failingKeys[0]!, {
+        name: 'failing under crashes',
+        strategy: 'percentage',
+        target_percentage: 20,
+      }),
+    ];
     const healthy = await startCanary(healthyKey, {
       name: 'healthy under crashes',
       strategy: 'percentage',
@@ -196,7 +257,7 @@ describe('canary crash safety: kill -9 of the canary and rollback services at ra
     const load = sdkTraffic(
       clients,
       [
-        { key: failingKey, failure: { on: 0.5, off: 0.02 } },
+        ...failingKeys.map((key) => ({ key, failure: { on: 0.5, off: 0.02 } })),
         { key: healthyKey, failure: { on: 0.05, off: 0.05 } },
         { key: gradualKey, failure: { on: 0.05, off: 0.05 } },
       ],
@@ -204,8 +265,19 @@ describe('canary crash safety: kill -9 of the canary and rollback services at ra
     );
     let ends: Array<Record<string, unknown>>;
     try {
+      // A second failing canary starts mid-drill, while kills go on: its rollback runs among them too.
+      await new Promise((resolve) => setTimeout(resolve, 5_000 + random() * 3_000));
+      failing.push(
+        await startCanary(failingKeys[1]!, {
+          name: 'late failing under crashes',
+          strategy: 'percentage',
+          target_percentage: 20,
+        }),
+      );
       ends = await Promise.all([
-        canaryUntil(system, 'the failing canary rolled back', failing, (c) => c['status'] === 'rolled_back', 150_000),
+        ...failing.map((id) =>
+          canaryUntil(system, `failing canary ${id} rolled back`, id, (c) => c['status'] === 'rolled_back', 150_000),
+        ),
         canaryUntil(system, 'the healthy canary promoted', healthy, (c) => c['status'] === 'promoted', 150_000),
         canaryUntil(system, 'the gradual canary promoted', gradual, (c) => c['status'] === 'promoted', 150_000),
       ]);
@@ -218,12 +290,12 @@ describe('canary crash safety: kill -9 of the canary and rollback services at ra
     expect(kills.kills.length).toBeGreaterThanOrEqual(3);
 
     // End states.
-    expect(ends[0]).toMatchObject({ regression: { metric: 'errors' }, applied_steps: ['stage-0', 'restore'] });
-    expect(ends[1]).toMatchObject({ certified: true, applied_steps: ['stage-0', 'promote'] });
-    expect(ends[2]).toMatchObject({ certified: true, applied_steps: ['stage-0', 'stage-1', 'stage-2', 'promote'] });
+    for (const end of ends.slice(0, 2))
+      expect(end).toMatchObject({ regression: { metric: 'errors' }, applied_steps: ['stage-0', 'restore'] });
+    expect(ends[2]).toMatchObject({ certified: true, applied_steps: ['stage-0', 'promote'] });
+    expect(ends[3]).toMatchObject({ certified: true, applied_steps: ['stage-0', 'stage-1', 'stage-2', 'promote'] });
 
     // The canary streams: each decision once, each step recorded once.
-    const logs = await Promise.all([failing, healthy, gradual].map(canaryEvents));
     const decisions = (events: StoredEvent[]) =>
       Object.fromEntries(
         [
@@ -232,22 +304,14 @@ describe('canary crash safety: kill -9 of the canary and rollback services at ra
           'CanaryStageAdvanced',
           'CanaryPromotionRequested',
           'CanaryPromoted',
-          'CanaryRollbackTriggered',
-          'CanaryRollbackTriggerFailed',
           'CanaryRolledBack',
           'CanaryInconclusive',
         ].map((type) => [type, countOf(events, type)]),
       );
-    const [failingLog, healthyLog, gradualLog] = logs as [StoredEvent[], StoredEvent[], StoredEvent[]];
-    expect(decisions(failingLog)).toMatchObject({
-      CanaryRegressionDetected: 1,
-      CanaryPromotionRequested: 0,
-      CanaryRolledBack: 1,
-      CanaryInconclusive: 0,
-    });
-    expect(countOf(failingLog, 'CanaryRollbackTriggered') + countOf(failingLog, 'CanaryRollbackTriggerFailed')).toBe(1);
-    expect(countOf(failingLog, 'CanaryEndRequested')).toBeLessThanOrEqual(1);
-    for (const log of [healthyLog, gradualLog]) {
+    const steps = (log: StoredEvent[]) =>
+      log.filter((e) => e.event_type === 'CanaryFlagChanged').map((e) => e.data['step']);
+    const [healthyLog, gradualLog] = await Promise.all([healthy, gradual].map(canaryEvents));
+    for (const log of [healthyLog!, gradualLog!]) {
       expect(decisions(log)).toMatchObject({
         CanaryRegressionDetected: 0,
         CanaryCertifiedSafe: 1,
@@ -257,22 +321,15 @@ describe('canary crash safety: kill -9 of the canary and rollback services at ra
         CanaryInconclusive: 0,
       });
     }
-    expect(countOf(healthyLog, 'CanaryStageAdvanced')).toBe(0);
-    expect(gradualLog.filter((e) => e.event_type === 'CanaryStageAdvanced').map((e) => e.data['stage'])).toEqual([
+    expect(countOf(healthyLog!, 'CanaryStageAdvanced')).toBe(0);
+    expect(gradualLog!.filter((e) => e.event_type === 'CanaryStageAdvanced').map((e) => e.data['stage'])).toEqual([
       1, 2,
     ]);
-    const steps = (log: StoredEvent[]) =>
-      log.filter((e) => e.event_type === 'CanaryFlagChanged').map((e) => e.data['step']);
-    expect(steps(failingLog)).toEqual(['stage-0']);
-    expect(steps(healthyLog)).toEqual(['stage-0']);
-    expect(steps(gradualLog)).toEqual(['stage-0', 'stage-1', 'stage-2']);
+    expect(steps(healthyLog!)).toEqual(['stage-0']);
+    expect(steps(gradualLog!)).toEqual(['stage-0', 'stage-1', 'stage-2']);
 
     // The flags streams: one event per canary command id, in order, nothing else.
     const changes = async (key: string) => (await flagEvents(key)).map((e) => e.command_id);
-    expect(await changes(failingKey)).toEqual([
-      `canary:${failing}:stage-0:production`,
-      `canary:${failing}:restore:production`,
-    ]);
     expect(await changes(healthyKey)).toEqual([
       `canary:${healthy}:stage-0:production`,
       `canary:${healthy}:promote:production`,
@@ -284,59 +341,38 @@ describe('canary crash safety: kill -9 of the canary and rollback services at ra
       `canary:${gradual}:promote:production`,
     ]);
 
-    // The rollback service: the regression decision asked it once. Answered, its one automatic execution ended the
-    // canary; not answered (down at that moment), the canary restored the flag itself, and an execution the request
-    // still created before the kill runs to its end against the finished canary. Either way each saga step once.
-    const triggered = failingLog.find((e) => e.event_type === 'CanaryRollbackTriggered');
-    let listed: unknown;
-    const executions = await waitFor(
-      'the rollback executions finished',
-      async () => {
-        const response = await system.api('GET', `${API}/rollbacks?target_id=${failing}`);
-        listed = response.body;
-        if (response.status !== 200) return undefined;
-        const list = response.body.rollbacks as Array<Record<string, unknown>>;
-        return list.every((e) => e['status'] === 'succeeded') ? list : undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 250 },
-    ).catch((error: Error) => {
-      throw new Error(`${error.message}; executions: ${JSON.stringify(listed)}`);
-    });
-    if (triggered !== undefined) {
-      expect(executions.map((e) => e['id'])).toEqual([triggered.data['executionId']]);
-    } else expect(executions.length).toBeLessThanOrEqual(1);
-    for (const execution of executions) {
-      expect(execution).toMatchObject({ type: 'automatic', scope: 'canary_deployment' });
-      const sagaRows = await sqlOn<{ event_type: string; idx: number | null; n: number }>(
-        system,
-        'rollback',
-        `SELECT event_type, (data->>'index')::int AS idx, count(*)::int AS n FROM es.events
-          WHERE stream_id = $1 AND event_type IN ('ExecutionStarted', 'StepStarted', 'StepSucceeded', 'ExecutionSucceeded')
-          GROUP BY 1, 2`,
-        [`rollback-${String(execution['id'])}`],
-      );
-      expect(sagaRows.filter((row) => row.n !== 1)).toEqual([]);
-      expect(sagaRows.map((row) => row.event_type).sort()).toEqual([
-        'ExecutionStarted',
-        'ExecutionSucceeded',
-        'StepStarted',
-        'StepSucceeded',
+    const paths: string[] = [];
+    for (const [i, id] of failing.entries()) {
+      const log = await canaryEvents(id);
+      expect(decisions(log)).toMatchObject({
+        CanaryRegressionDetected: 1,
+        CanaryPromotionRequested: 0,
+        CanaryRolledBack: 1,
+        CanaryInconclusive: 0,
+      });
+      expect(countOf(log, 'CanaryRollbackTriggered') + countOf(log, 'CanaryRollbackTriggerFailed')).toBe(1);
+      expect(countOf(log, 'CanaryEndRequested')).toBeLessThanOrEqual(1);
+      expect(steps(log)).toEqual(['stage-0']);
+      expect(await changes(failingKeys[i]!)).toEqual([
+        `canary:${id}:stage-0:production`,
+        `canary:${id}:restore:production`,
       ]);
+      paths.push(await expectRollbackExecutions(id, log));
     }
-    console.log(
-      `canary crash drill: the regression rollback ${triggered === undefined ? 'restored by the canary itself (trigger not answered)' : 'ended by the rollback service'}; executions ${executions.length}`,
-    );
+    console.log(`canary crash drill: the regression rollbacks ${paths.join('; ')}`);
 
     // The flags as they should end: the failing one exactly as before its canary, the others fully rolled out;
     // every SDK serves them.
-    const restored = (await system.api('GET', `${API}/feature-flags/${failingKey}`)).body;
-    expect(definitionOf(restored)).toEqual(definitionOf(failingBefore));
+    for (const [i, key] of failingKeys.entries()) {
+      const restored = (await system.api('GET', `${API}/feature-flags/${key}`)).body;
+      expect(definitionOf(restored)).toEqual(definitionOf(failingBefore[i]!));
+    }
     for (const key of [healthyKey, gradualKey]) {
       const flag = (await system.api('GET', `${API}/feature-flags/${key}`)).body;
       expect(flag.environments.production).toMatchObject({ enabled: true, default_rollout: { type: 'all_users' } });
     }
     const versions = await Promise.all(
-      [failingKey, healthyKey, gradualKey].map(
+      [...failingKeys, healthyKey, gradualKey].map(
         async (key) => [key, (await system.api('GET', `${API}/feature-flags/${key}`)).body.version as number] as const,
       ),
     );
