@@ -215,8 +215,10 @@ async function expectRollbackExecutions(canaryId: string, log: readonly StoredEv
       'StepSucceeded',
     ]);
   }
+  const refused = log.find((e) => e.event_type === 'CanaryRollbackTriggerFailed')?.data['error'] as
+    { code: string } | undefined;
   return triggered === undefined
-    ? `restored by the canary itself (trigger not answered), executions ${executions.length}`
+    ? `restored by the canary itself (trigger failed: ${refused?.code}), executions ${executions.length}`
     : 'ended by the rollback service';
 }
 
