@@ -60,7 +60,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
       if (error.code === 'commander.executeSubCommandAsync' || error.exitCode === 0) return EXIT.ok;
       // `rollgate` or `rollgate flags` alone: commander printed the help; that is not a success for a script.
-      const usage = new CliError(CliCodes.usage, error.message.replace(/^error: /, ''));
+      const usage = new CliError(CliCodes.usage, error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' '));
       printerFor(runtime, io, argv).error(usage);
       return EXIT.usage;
     }

@@ -35,11 +35,11 @@ export async function watchUntil<State>(
       shown = text;
     }
     if (done) {
-      printer.result(state, () => '');
+      if (printer.mode === 'json') printer.result(state, view);
       return state;
     }
     if (io.now() + options.intervalMs > deadline) {
-      printer.result(state, () => '');
+      if (printer.mode === 'json') printer.result(state, view);
       throw new CliError(CliCodes.watchTimeout, `still not finished after ${options.timeoutMs} ms`);
     }
     await io.sleep(options.intervalMs);
