@@ -39,8 +39,9 @@ async function fails(args: string[], exit: number, code: string, env: Record<str
   return error;
 }
 
+/** Read through the harness, not the CLI under test: the check must not share the CLI's mistakes. */
 const enabled = async (key: string): Promise<Record<string, boolean>> => {
-  const flag = await ok(['flags', 'get', key]);
+  const flag = (await system.api('GET', `/api/v1/feature-flags/${key}`)).body;
   return Object.fromEntries(Object.entries(flag.environments as Record<string, { enabled: boolean }>).map(([env, c]) => [env, c.enabled]));
 };
 
@@ -83,7 +84,8 @@ describe('the rollgate CLI as a child process against flags, rollback, canary an
     expect(toggled.flag.environments.staging.enabled).toBe(false);
     const rollout = await ok(['flags', 'rollout', key, '-e', 'production', '--percentage', '25'], operator);
     expect(rollout.flag.environments.production.default_rollout).toEqual({ type: 'percentage', ppm: 250_000 });
-    expect(await enabled(key)).toMatchObject({ production: true, staging: false });
+    const got = await ok(['flags', 'get', key], operator);
+    expect(got).toMatchObject({ key, version: 3, status: 'active', environments: { production: { enabled: true }, staging: { enabled: false } } });
 
     const evaluation = await ok(['flags', 'evaluate', key, '--user', 'user-1', '-e', 'production', '--attr', 'plan=pro'], operator);
     expect(evaluation).toMatchObject({ flag: key, version: 3 });
@@ -197,7 +199,42 @@ describe('the rollgate CLI as a child process against flags, rollback, canary an
     expect(watched.code).toBe(12);
     expect(json(watched)).toMatchObject({ id, status: 'rolled_back' });
     expect(JSON.parse(watched.stderr).error).toMatchObject({ code: 'CLI.CANARY_NOT_PROMOTED' });
-    expect((await ok(['flags', 'get', key])).environments.production.default_rollout).toEqual({ type: 'percentage', ppm: 0 });
+    expect((await system.api('GET', `/api/v1/feature-flags/${key}`)).body.environments.production.default_rollout).toEqual({ type: 'percentage', ppm: 0 });
+
+    // Promotion needs a certificate or an override; a watched promoted canary exits 0.
+    const other = uniqueKey('cli_canary_p');
+    await ok(['flags', 'create', other, '--percentage', '0', '--environments', 'production']);
+    const second = await ok(['canaries', 'create', '--flag', other, '--percentage', '5', '--start'], operator);
+    await fails(['canaries', 'promote', second.id], 5, 'CANARY.PROMOTION_CONFLICT', operator);
+    await ok(['canaries', 'promote', second.id, '--override', '--reason', 'ship it'], operator);
+    const promoted = await runCli(['canaries', 'get', second.id, '--watch', '--interval', '100ms', '--timeout', '30s'], operator);
+    expect({ exit: promoted.code, stderr: promoted.stderr }).toEqual({ exit: 0, stderr: '' });
+    expect(json(promoted)).toMatchObject({ id: second.id, status: 'promoted', promotion: { override: true } });
+  });
+
+  it('plans: create, get, list, execute --watch; a rollback that does not complete exits 10 and says why; cancelling it then exits 5', async () => {
+    const key = uniqueKey('cli_plan');
+    await ok(['flags', 'create', key, '--environments', 'production']);
+    const planId = uniqueKey('plan');
+    const steps = [
+      { type: 'disable_feature_flag', config: { flag_id: key } },
+      // No Kubernetes API is configured here: the step fails at once (not retryable).
+      { type: 'restart_service', config: { service_name: 'checkout' } },
+    ];
+    const plan = await ok(['rollbacks', 'plans', 'create', '--id', planId, '--data', JSON.stringify({ name: 'off, then restart', rollback_type: 'manual', scope: 'feature_flag', target_id: key, rollback_steps: steps })], operator);
+    expect(plan).toMatchObject({ id: planId, version: 1, rollback_steps: [{ type: 'disable_feature_flag' }, { type: 'restart_service' }] });
+    expect(await ok(['rollbacks', 'plans', 'get', planId])).toMatchObject({ id: planId, target_id: key });
+    expect((await ok(['rollbacks', 'plans', 'list', '--target', key])).plans.map((p: { id: string }) => p.id)).toEqual([planId]);
+
+    const run = await runCli(['rollbacks', 'execute', planId, '--yes', '--watch', '--interval', '100ms', '--reason', 'no kube here'], operator);
+    expect(run.code).toBe(10);
+    const final = json(run);
+    expect(final).toMatchObject({ status: 'failed', plan_id: planId });
+    const error = JSON.parse(run.stderr).error;
+    expect(error.code).toBe('CLI.ROLLBACK_INCOMPLETE');
+    expect(error.message).toContain('ROLLBACK.KUBERNETES_NOT_CONFIGURED');
+    expect((await enabled(key)).production).toBe(false);
+    await fails(['rollbacks', 'cancel', final.execution_id, '--reason', 'too late'], 5, 'ROLLBACK.INVALID_STATE', operator);
   });
 
   it('tokens: issue, list, revoke (no --yes refuses; a revoked token is refused), and the token audit', async () => {
