@@ -28,6 +28,13 @@ describe(runCli.name, () => {
     expect(JSON.parse(missing.stderr.join('')).error.message).toContain('--environment');
   });
 
+  it('a group without a command prints its help on stderr and exits 2', async () => {
+    const io = fakeIo({ env });
+    expect(await runCli(['rollbacks'], io)).toBe(EXIT.usage);
+    expect(io.stderr.join('')).toContain('Usage: rollgate rollbacks');
+    expect(io.stdout).toEqual([]);
+  });
+
   it('an invalid -o is a usage error', async () => {
     const io = fakeIo({ env });
     expect(await runCli(['-o', 'yaml', 'flags', 'list'], io)).toBe(EXIT.usage);

@@ -57,9 +57,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return EXIT.ok;
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
-      if (error.code === 'commander.executeSubCommandAsync' || error.exitCode === 0) return EXIT.ok;
-      // `rollgate` or `rollgate flags` alone: commander printed the help; that is not a success for a script.
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok;
+      // `rollgate` or `rollgate flags` without a command: commander printed the help to stderr; not a success.
+      if (error.code === 'commander.help') return EXIT.usage;
       const usage = new CliError(CliCodes.usage, error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' '));
       printerFor(runtime, io, argv).error(usage);
       return EXIT.usage;

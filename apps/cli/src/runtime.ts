@@ -47,7 +47,7 @@ export class Runtime {
     return this.busApi;
   }
 
-  /** Reads a request body from a file (`--file`), `-` for stdin is left to the shell (`--data "$(cat)"`). */
+  /** A request body from `--file` (from stdin: `--data "$(cat)"`). */
   readJsonFile(path: string): string {
     return this.readFile(path);
   }

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import type { GlobalOptions } from '../config/settings.js';
 import { usageError } from '../errors/cli-error.js';
 import type { Runtime, WriteOptions } from '../runtime.js';
@@ -36,7 +36,7 @@ export const withConfirmation = (command: Command): Command => command.option('-
 export const withWatchOptions = (command: Command, what: string): Command =>
   command
     .option('-w, --watch', `follow ${what} live until it ends; the exit code says how it ended`)
-    .option('--interval <duration>', 'how often --watch reads', parseDuration, 500)
+    .addOption(new Option('--interval <duration>', 'how often --watch reads').argParser(parseDuration).default(500, '500ms'))
     .option('--timeout <duration>', 'give --watch up after this long (exit 8)', parseDuration);
 
 /** The write headers of an HTTP command. */
