@@ -12,6 +12,8 @@ let admin: Record<string, string>;
 let operator: Record<string, string>;
 let operatorTokenId: string;
 let scratch: string;
+/** The operator NATS user, its password from a credentials file; no gateway URL and no token: the bus alone. */
+let bus: Record<string, string>;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const json = (run: CliRun): any => {
@@ -61,6 +63,10 @@ beforeAll(async () => {
   operatorTokenId = issued.id;
   operator = { ROLLGATE_URL: system.gatewayUrl, ROLLGATE_TOKEN: issued.token };
   scratch = mkdtempSync(join(tmpdir(), 'rollgate-cli-e2e-'));
+  const natsEnv = system.nats.env('operator');
+  const credentials = join(scratch, 'credentials.env');
+  writeFileSync(credentials, `RG_NATS_OPERATOR_PASSWORD=${natsEnv['NATS_PASSWORD']}\n`, { mode: 0o600 });
+  bus = { NATS_URL: natsEnv['NATS_URL']!, ROLLGATE_NATS_CREDENTIALS_FILE: credentials, ROLLGATE_ACTOR: 'operator:e2e-oncall' };
 }, 180_000);
 
 afterAll(async () => {
@@ -150,11 +156,7 @@ describe('the rollgate CLI as a child process against flags, rollback, canary an
   it('an emergency rollback over the bus as the operator NATS user (credentials file), watched to the end; an unknown flag exits non-zero with the code', async () => {
     const key = uniqueKey('cli_bus');
     await ok(['flags', 'create', key, '--environments', 'production']);
-    const natsEnv = system.nats.env('operator');
-    const credentials = join(scratch, 'credentials.env');
-    writeFileSync(credentials, `RG_NATS_OPERATOR_PASSWORD=${natsEnv['NATS_PASSWORD']}\n`, { mode: 0o600 });
-    // No gateway URL and no token: the bus alone.
-    const bus = { NATS_URL: natsEnv['NATS_URL']!, ROLLGATE_NATS_CREDENTIALS_FILE: credentials, ROLLGATE_ACTOR: 'operator:e2e-oncall' };
+    const natsUrl = bus['NATS_URL']!;
 
     const dry = await ok(['--via', 'nats', 'rollbacks', 'emergency', key, '--dry-run', '--idempotency-key', 'bus-drill-1'], bus);
     expect(dry.request).toMatchObject({ transport: 'nats', user: 'operator', subject: 'rg.cmd.rollback.emergency', envelope: { commandId: 'bus-drill-1', actor: 'operator:e2e-oncall', payload: { scope: 'feature_flag', targetId: key } } });
@@ -173,11 +175,11 @@ describe('the rollgate CLI as a child process against flags, rollback, canary an
     expect(rollbackAudit.entries[0]).toMatchObject({ event_type: 'ExecutionRequested', actor: 'operator:e2e-oncall', reason: 'bus drill' });
 
     await fails(['--via', 'nats', 'rollbacks', 'emergency', uniqueKey('no_such_flag'), '--yes', '--watch'], 4, 'ROLLBACK.TARGET_NOT_FOUND', bus);
-    await fails(['--via', 'nats', 'rollbacks', 'emergency', key, '--yes'], 2, 'CLI.NATS_CONFIG', { NATS_URL: natsEnv['NATS_URL']! });
-    await fails(['--via', 'nats', 'rollbacks', 'status', 'x1'], 3, 'GENERIC.UNAUTHORIZED', { NATS_URL: natsEnv['NATS_URL']!, NATS_USER: 'operator', NATS_PASSWORD: 'pwrongwrongwrongwrong' });
+    await fails(['--via', 'nats', 'rollbacks', 'emergency', key, '--yes'], 2, 'CLI.NATS_CONFIG', { NATS_URL: natsUrl });
+    await fails(['--via', 'nats', 'rollbacks', 'status', 'x1'], 3, 'GENERIC.UNAUTHORIZED', { NATS_URL: natsUrl, NATS_USER: 'operator', NATS_PASSWORD: 'pwrongwrongwrongwrong' });
   });
 
-  it('a canary: created and started, its state read, watched live until an operator rolls it back (exit 12: not promoted)', async () => {
+  it('a canary: created and started, its state read over HTTP and the bus, watched live until an operator rolls it back over the bus (exit 12: not promoted)', async () => {
     const key = uniqueKey('cli_canary');
     await ok(['flags', 'create', key, '--percentage', '0', '--environments', 'production']);
     const created = await ok(['canaries', 'create', '--flag', key, '--percentage', '10', '--duration-hours', '1', '--start'], operator);
@@ -187,13 +189,15 @@ describe('the rollgate CLI as a child process against flags, rollback, canary an
     const state = await ok(['canaries', 'get', id], operator);
     expect(state).toMatchObject({ id, status: 'running', stage: 0, certified: false, totals: { canary: { requests: 0 }, baseline: { requests: 0 } } });
     expect(Array.isArray(state.tests)).toBe(true);
+    expect(await ok(['--via', 'nats', 'canaries', 'get', id], bus)).toMatchObject({ id, feature_flag_id: key, status: 'running', stage: 0, totals: { canary: { requests: 0 } } });
     const timedOut = await runCli(['canaries', 'get', id, '--watch', '--interval', '100ms', '--timeout', '300ms'], operator);
     expect(timedOut.code).toBe(8);
     expect(json(timedOut)).toMatchObject({ id, status: 'running' });
 
     const watching = startCli(['canaries', 'get', id, '--watch', '--interval', '100ms', '--timeout', '60s'], operator);
-    await fails(['canaries', 'rollback', id], 7, 'CLI.NOT_CONFIRMED', operator);
-    const rolledBack = await ok(['canaries', 'rollback', id, '--yes', '--reason', 'cli says no'], operator);
+    await fails(['--via', 'nats', 'canaries', 'rollback', id], 7, 'CLI.NOT_CONFIRMED', bus);
+    const rolledBack = await ok(['--via', 'nats', 'canaries', 'rollback', id, '--yes', '--reason', 'cli says no'], bus);
+    expect(rolledBack).toMatchObject({ id, duplicate: false, rollback: { by: 'operator:e2e-oncall', reason: 'cli says no' } });
     expect(['rolling_back', 'rolled_back']).toContain(rolledBack.status);
     const watched = await watching.done;
     expect(watched.code).toBe(12);

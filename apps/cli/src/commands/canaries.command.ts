@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { CANARY_STRATEGIES } from '#rollgate/contracts';
+import { CANARY_COMMANDS, CANARY_QUERIES, CANARY_STRATEGIES, canarySubjects, toSnakeCase, type CanaryCommandVerb } from '#rollgate/contracts';
 import { confirmDestructive } from '../confirm.js';
 import { usageError } from '../errors/cli-error.js';
 import type { Json } from '../output/views/json-body.js';
@@ -8,7 +8,7 @@ import type { Runtime } from '../runtime.js';
 import { canaryEnded, canaryFailure } from '../watch/outcomes.js';
 import { watchUntil } from '../watch/watch.js';
 import { parseKey, parseKeyList, parseList, parsePercentage, parsePositiveInt } from './arguments.js';
-import { action, bodyFrom, defined, withBodyOptions, withConfirmation, withWatchOptions, withWriteOptions, writeHeaders, type Options, type RuntimeFactory } from './command-kit.js';
+import { action, bodyFrom, defined, envelopeOf, withBodyOptions, withConfirmation, withWatchOptions, withWriteOptions, writeHeaders, type Options, type RuntimeFactory } from './command-kit.js';
 
 const canaryPath = (id: string): string => `/canary-deployments/${encodeURIComponent(id)}`;
 
@@ -19,6 +19,27 @@ const strategyOf = (value: string): string => {
   return value;
 };
 
+/** A canary over the bus in the HTTP API's shape (the seed's `feature_flag_id`, snake_case). */
+const presentCanary = (canary: Json): Json => {
+  const { flagKey, ...rest } = canary;
+  return { feature_flag_id: flagKey, ...toSnakeCase<Json>(rest) };
+};
+
+/** GET /canary-deployments/{id} or rg.qry.canary.get. */
+async function readCanary(rt: Runtime, id: string): Promise<Json> {
+  if (rt.via === 'nats') return presentCanary(await rt.busRead<Json>({ kind: 'query', subject: canarySubjects.query(CANARY_QUERIES.get), query: { id } }));
+  return rt.http.send<Json>({ method: 'GET', path: canaryPath(id) });
+}
+
+/** A canary command over HTTP, or `--via nats` as the operator user; undefined after a dry run. */
+async function sendCommand(rt: Runtime, o: Options, http: { path: string; body: Json }, bus: { verb: CanaryCommandVerb; payload: Json }): Promise<Json | undefined> {
+  if (rt.via === 'nats') {
+    const result = await rt.busWrite<{ canary: Json; duplicate: boolean }>({ kind: 'command', subject: canarySubjects.command(bus.verb), envelope: envelopeOf(rt, bus.payload, o) }, o);
+    return result === undefined ? undefined : { ...presentCanary(result.canary), duplicate: result.duplicate };
+  }
+  return rt.httpWrite<Json>({ method: 'POST', path: http.path, body: http.body, headers: writeHeaders(o) }, o);
+}
+
 /** Shows a canary, or with --watch follows it until it ends (exit 11 on a regression, 12 on another end without promotion). */
 async function showCanary(rt: Runtime, canary: Json, o: Options): Promise<void> {
   if (o['watch'] !== true) {
@@ -26,7 +47,7 @@ async function showCanary(rt: Runtime, canary: Json, o: Options): Promise<void> 
     return;
   }
   const id = String(canary['id']);
-  const final = await watchUntil(rt, () => rt.http.send<Json>({ method: 'GET', path: canaryPath(id) }), canaryEnded, canaryView, { intervalMs: o['interval'], timeoutMs: o['timeout'] });
+  const final = await watchUntil(rt, () => readCanary(rt, id), canaryEnded, canaryView, { intervalMs: o['interval'], timeoutMs: o['timeout'] });
   const failure = canaryFailure(final);
   if (failure) throw failure;
 }
@@ -60,6 +81,7 @@ export function canariesCommand(runtimeOf: RuntimeFactory): Command {
     'the canary',
   ).action(
     action(runtimeOf, async (rt, _args, o) => {
+      if (rt.via === 'nats') throw usageError('canaries create goes over HTTP: leave out --via nats (the bus carries get, start, promote and rollback)');
       const data = bodyFrom(rt, o);
       const body = {
         ...defined({
@@ -87,13 +109,13 @@ export function canariesCommand(runtimeOf: RuntimeFactory): Command {
 
   withWatchOptions(withWriteOptions(canaries.command('start').description('start a created canary (its first stage applied)').argument('<id>', 'the canary', parseKey)), 'the canary').action(
     action(runtimeOf, async (rt, [id], o) => {
-      const canary = await rt.httpWrite<Json>({ method: 'POST', path: `${canaryPath(id!)}/start`, body: defined({ reason: o.reason }), headers: writeHeaders(o) }, o);
+      const canary = await sendCommand(rt, o, { path: `${canaryPath(id!)}/start`, body: defined({ reason: o.reason }) }, { verb: CANARY_COMMANDS.start, payload: { id } });
       if (canary !== undefined) await showCanary(rt, canary, o);
     }),
   );
 
   withWatchOptions(canaries.command('get').description('a canary: status, stage, cohorts and the judge\'s statistic').argument('<id>', 'the canary', parseKey), 'the canary').action(
-    action(runtimeOf, async (rt, [id], o) => showCanary(rt, await rt.http.send<Json>({ method: 'GET', path: canaryPath(id!) }), o)),
+    action(runtimeOf, async (rt, [id], o) => showCanary(rt, await readCanary(rt, id!), o)),
   );
 
   canaries
@@ -105,6 +127,7 @@ export function canariesCommand(runtimeOf: RuntimeFactory): Command {
     .option('--limit <n>', 'at most this many', parsePositiveInt)
     .action(
       action(runtimeOf, async (rt, _args, o) => {
+        if (rt.via === 'nats') throw usageError('canaries list goes over HTTP: leave out --via nats');
         const query = { feature_flag_id: o['flag'], status: o['status'], active: o['active'], limit: o['limit'] };
         rt.printer.result(await rt.http.send({ method: 'GET', path: '/canary-deployments', query }), canaryListView);
       }),
@@ -118,7 +141,7 @@ export function canariesCommand(runtimeOf: RuntimeFactory): Command {
       .option('--override', 'promote without a certificate'),
   ).action(
     action(runtimeOf, async (rt, [id], o) => {
-      const canary = await rt.httpWrite<Json>({ method: 'POST', path: `${canaryPath(id!)}/promote`, body: defined({ override: o['override'], reason: o.reason }), headers: writeHeaders(o) }, o);
+      const canary = await sendCommand(rt, o, { path: `${canaryPath(id!)}/promote`, body: defined({ override: o['override'], reason: o.reason }) }, { verb: CANARY_COMMANDS.promote, payload: defined({ id, override: o['override'] }) });
       if (canary !== undefined) rt.printer.result(canary, canaryView);
     }),
   );
@@ -126,7 +149,7 @@ export function canariesCommand(runtimeOf: RuntimeFactory): Command {
   withConfirmation(withWriteOptions(canaries.command('rollback').description('roll the canary back: the flag restored as it was before it').argument('<id>', 'the canary', parseKey))).action(
     action(runtimeOf, async (rt, [id], o) => {
       if (o.dryRun !== true) await confirmDestructive(rt.io, o.yes, `roll back canary ${id}`);
-      const canary = await rt.httpWrite<Json>({ method: 'POST', path: `${canaryPath(id!)}/rollback`, body: defined({ reason: o.reason }), headers: writeHeaders(o) }, o);
+      const canary = await sendCommand(rt, o, { path: `${canaryPath(id!)}/rollback`, body: defined({ reason: o.reason }) }, { verb: CANARY_COMMANDS.rollback, payload: { id } });
       if (canary !== undefined) rt.printer.result(canary, canaryView);
     }),
   );

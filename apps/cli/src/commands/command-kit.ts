@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { Command, Option } from 'commander';
+import type { CommandEnvelope } from '#rollgate/contracts';
 import type { GlobalOptions } from '../config/settings.js';
 import { usageError } from '../errors/cli-error.js';
 import type { Runtime, WriteOptions } from '../runtime.js';
@@ -70,3 +72,11 @@ export const withBodyOptions = (command: Command, what: string): Command =>
 /** Leaves out undefined fields, so a body names only what the user gave. */
 export const defined = (fields: Record<string, unknown>): Record<string, unknown> =>
   Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+
+/** A command for the bus (`--via nats`): the idempotency key as the command id, the operator as the actor. */
+export const envelopeOf = (runtime: Runtime, payload: object, options: WriteOptions): CommandEnvelope<object> => ({
+  commandId: options.idempotencyKey ?? randomUUID(),
+  actor: runtime.natsSettings.actor,
+  ...(options.reason === undefined ? {} : { reason: options.reason }),
+  payload,
+});

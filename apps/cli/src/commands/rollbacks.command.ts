@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
-import { ROLLBACK_COMMANDS, ROLLBACK_QUERIES, ROLLBACK_SCOPES, rollbackSubjects, toSnakeCase, type CommandEnvelope, type Execution } from '#rollgate/contracts';
+import { ROLLBACK_COMMANDS, ROLLBACK_QUERIES, ROLLBACK_SCOPES, rollbackSubjects, toSnakeCase, type Execution } from '#rollgate/contracts';
 import { confirmDestructive } from '../confirm.js';
 import { usageError } from '../errors/cli-error.js';
 import type { Json } from '../output/views/json-body.js';
@@ -9,20 +8,13 @@ import type { Runtime } from '../runtime.js';
 import { rollbackEnded, rollbackFailure } from '../watch/outcomes.js';
 import { watchUntil } from '../watch/watch.js';
 import { parseKey, parseKeyList, parsePositiveInt, parseTime } from './arguments.js';
-import { action, bodyFrom, defined, withBodyOptions, withConfirmation, withWatchOptions, withWriteOptions, writeHeaders, type Options, type RuntimeFactory } from './command-kit.js';
+import { action, bodyFrom, defined, envelopeOf, withBodyOptions, withConfirmation, withWatchOptions, withWriteOptions, writeHeaders, type Options, type RuntimeFactory } from './command-kit.js';
 
 /** A cancel waits for the execution to stop between steps (the gateway allows the same). */
 const CANCEL_EXTRA_MS = 6_000;
 
 /** An execution over the bus in the HTTP API's shape, so output and scripts do not depend on --via. */
 const presentExecution = (execution: Execution): Json => ({ execution_id: execution.id, ...toSnakeCase<Json>(execution) });
-
-const envelopeOf = (rt: Runtime, payload: object, o: Options): CommandEnvelope<object> => ({
-  commandId: o.idempotencyKey ?? randomUUID(),
-  actor: rt.natsSettings.actor,
-  ...(o.reason === undefined ? {} : { reason: o.reason }),
-  payload,
-});
 
 /** GET /rollbacks/{id}/status or rg.qry.rollback.execution, as the HTTP API shows it. */
 async function readExecution(rt: Runtime, id: string): Promise<Json> {

@@ -10,7 +10,7 @@ export class Printer {
     private readonly io: CliIo,
   ) {}
 
-  result(value: unknown, view: (value: unknown) => string): void {
+  result<Value>(value: Value, view: (value: Value) => string): void {
     this.io.out(this.mode === 'json' ? `${JSON.stringify(value, null, 2)}\n` : view(value));
   }
 
