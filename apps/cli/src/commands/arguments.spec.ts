@@ -17,8 +17,8 @@ describe('argument parsers', () => {
     for (const bad of ['0', '-3', '1.5', 'x']) expect(() => parsePositiveInt(bad)).toThrow(InvalidArgumentError);
   });
 
-  it('durations: ms, s, m, h; a bare number is seconds', () => {
-    expect([parseDuration('250ms'), parseDuration('2s'), parseDuration('1.5m'), parseDuration('1h'), parseDuration('3')]).toEqual([250, 2_000, 90_000, 3_600_000, 3_000]);
+  it('durations: ms, s, m, h, d; a bare number is seconds', () => {
+    expect([parseDuration('250ms'), parseDuration('2s'), parseDuration('1.5m'), parseDuration('1h'), parseDuration('30d'), parseDuration('3')]).toEqual([250, 2_000, 90_000, 3_600_000, 2_592_000_000, 3_000]);
     for (const bad of ['0', '0ms', '5 minutes', '-1s', 'soon']) expect(() => parseDuration(bad)).toThrow(InvalidArgumentError);
   });
 

@@ -26,12 +26,12 @@ export function parseNonNegativeInt(value: string): number {
   return Number(value);
 }
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** `250ms`, `2s`, `1.5m`, `1h`; a bare number is seconds. */
+/** `250ms`, `2s`, `1.5m`, `1h`, `30d`; a bare number is seconds. */
 export function parseDuration(value: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
-  if (!match) throw new InvalidArgumentError('must be a duration such as 500ms, 30s, 5m or 1h');
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(value.trim());
+  if (!match) throw new InvalidArgumentError('must be a duration such as 500ms, 30s, 5m, 1h or 30d');
   const ms = Math.round(Number(match[1]) * UNIT_MS[match[2] ?? 's']!);
   if (ms < 1) throw new InvalidArgumentError('must be longer than 0');
   return ms;

@@ -22,7 +22,7 @@ export function tokensCommand(runtimeOf: RuntimeFactory): Command {
       .description('issue a token for one role; its secret is shown once')
       .requiredOption('--name <name>', 'what it is for (1-100 characters)')
       .requiredOption('--role <role>', ROLES.join(', '), roleOf)
-      .option('--expires-in <duration>', 'valid this long, e.g. 30d is 720h', parseDuration)
+      .option('--expires-in <duration>', 'valid this long, e.g. 30d or 12h', parseDuration)
       .option('--expires-at <time>', 'valid until then (ISO-8601)', parseTime),
   ).action(
     action(runtimeOf, async (rt, _args, o) => {
