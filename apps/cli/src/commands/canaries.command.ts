@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { CANARY_COMMANDS, CANARY_QUERIES, CANARY_STRATEGIES, canarySubjects, toSnakeCase, type CanaryCommandVerb } from '#rollgate/contracts';
 import { confirmDestructive } from '../confirm.js';
 import { usageError } from '../errors/cli-error.js';
@@ -15,7 +15,7 @@ const canaryPath = (id: string): string => `/canary-deployments/${encodeURICompo
 const parseRate = (value: string): number => parsePercentage(value) / 100;
 
 const strategyOf = (value: string): string => {
-  if (!(CANARY_STRATEGIES as readonly string[]).includes(value)) throw usageError(`--strategy must be one of ${CANARY_STRATEGIES.join(', ')}`);
+  if (!(CANARY_STRATEGIES as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${CANARY_STRATEGIES.join(', ')}`);
   return value;
 };
 

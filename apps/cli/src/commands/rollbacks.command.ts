@@ -1,5 +1,5 @@
-import { Command } from 'commander';
-import { ROLLBACK_COMMANDS, ROLLBACK_QUERIES, ROLLBACK_SCOPES, rollbackSubjects, toSnakeCase, type Execution } from '#rollgate/contracts';
+import { Command, InvalidArgumentError } from 'commander';
+import { ROLLBACK_COMMANDS, ROLLBACK_QUERIES, ROLLBACK_SCOPES, rollbackSubjects, toSnakeCase, type Execution, type RollbackCommandVerb } from '#rollgate/contracts';
 import { confirmDestructive } from '../confirm.js';
 import { usageError } from '../errors/cli-error.js';
 import type { Json } from '../output/views/json-body.js';
@@ -38,7 +38,7 @@ async function showExecution(rt: Runtime, execution: Json, o: Options): Promise<
 }
 
 /** Sends a rollback command over HTTP or the bus; undefined after a dry run. */
-async function sendCommand(rt: Runtime, o: Options, http: { path: string; body: Json }, bus: { verb: (typeof ROLLBACK_COMMANDS)[keyof typeof ROLLBACK_COMMANDS]; payload: Json; extraTimeoutMs?: number }): Promise<Json | undefined> {
+async function sendCommand(rt: Runtime, o: Options, http: { path: string; body: Json }, bus: { verb: RollbackCommandVerb; payload: Json; extraTimeoutMs?: number }): Promise<Json | undefined> {
   if (rt.via === 'nats') {
     const call = { kind: 'command' as const, subject: rollbackSubjects.command(bus.verb), envelope: envelopeOf(rt, bus.payload, o), ...(bus.extraTimeoutMs === undefined ? {} : { extraTimeoutMs: bus.extraTimeoutMs }) };
     const execution = await rt.busWrite<Execution>(call, o);
@@ -48,7 +48,7 @@ async function sendCommand(rt: Runtime, o: Options, http: { path: string; body: 
 }
 
 const scopeOf = (value: string): string => {
-  if (!(ROLLBACK_SCOPES as readonly string[]).includes(value)) throw usageError(`--scope must be one of ${ROLLBACK_SCOPES.join(', ')}`);
+  if (!(ROLLBACK_SCOPES as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${ROLLBACK_SCOPES.join(', ')}`);
   return value;
 };
 
@@ -115,12 +115,12 @@ export function rollbacksCommand(runtimeOf: RuntimeFactory): Command {
 
   withWriteOptions(rollbacks.command('cancel').description('cancel a running execution (takes effect between steps)').argument('<execution-id>', 'the execution', parseKey)).action(
     action(runtimeOf, async (rt, [id], o) => {
-      let result: Json | undefined;
-      if (rt.via === 'nats') {
-        result = await sendCommand(rt, o, { path: '', body: {} }, { verb: ROLLBACK_COMMANDS.cancel, payload: { executionId: id }, extraTimeoutMs: CANCEL_EXTRA_MS });
-      } else {
-        result = await rt.httpWrite<Json>({ method: 'POST', path: `/rollbacks/${encodeURIComponent(id!)}/cancel`, body: defined({ reason: o.reason }), headers: writeHeaders(o) }, o);
-      }
+      const result = await sendCommand(
+        rt,
+        o,
+        { path: `/rollbacks/${encodeURIComponent(id!)}/cancel`, body: defined({ reason: o.reason }) },
+        { verb: ROLLBACK_COMMANDS.cancel, payload: { executionId: id }, extraTimeoutMs: CANCEL_EXTRA_MS },
+      );
       if (result !== undefined) rt.printer.result(result, executionView);
     }),
   );

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { confirmDestructive } from '../confirm.js';
 import { usageError } from '../errors/cli-error.js';
 import { tokenListView, tokenView } from '../output/views/token.view.js';
@@ -7,7 +7,7 @@ import { action, defined, withConfirmation, withWriteOptions, writeHeaders, type
 
 const ROLES = ['admin', 'operator', 'reader', 'client'];
 const roleOf = (value: string): string => {
-  if (!ROLES.includes(value)) throw usageError(`--role must be one of ${ROLES.join(', ')}`);
+  if (!ROLES.includes(value)) throw new InvalidArgumentError(`must be one of ${ROLES.join(', ')}`);
   return value;
 };
 const TOKEN_ID = /^[0-9a-f]{16}$/;
