@@ -7,7 +7,7 @@ import { nuid } from '@nats-io/nats-core';
 import { CORRELATION_HEADER, ErrorCodes, errorReply, okReply, type CommandEnvelope, type Reply } from '#rollgate/contracts';
 import { RequestFailedError } from './messaging.errors.js';
 import { natsMicroserviceOptions } from './nest-nats-transport.js';
-import { requestCommand } from './request-command.js';
+import { requestCommand, requestQuery } from './request-command.js';
 import { sharedNats } from '#rollgate/testing';
 
 const nats = sharedNats();
@@ -16,6 +16,7 @@ const TOGGLE = `${prefix}.toggle`;
 const REJECT = `${prefix}.reject`;
 const THROW = `${prefix}.throw`;
 const SLOW = `${prefix}.slow`;
+const QUERY = `rgt${nuid.next().toLowerCase()}.qry.flags.get`;
 
 @Controller()
 class ProbeController {
@@ -32,6 +33,12 @@ class ProbeController {
   @MessagePattern(THROW, { queue: 'flags-svc' })
   throws(): never {
     throw new RpcException({ code: 'FLAGS.VERSION_CONFLICT', message: 'stale' });
+  }
+
+  @MessagePattern(QUERY, { queue: 'flags-svc' })
+  query(@Payload() query: { key: string }, @Ctx() ctx: NatsContext): Reply {
+    if (query.key === 'missing') return errorReply({ code: 'FLAGS.NOT_FOUND', message: 'no such flag' });
+    return okReply({ query, correlationId: ctx.getHeaders()?.get(CORRELATION_HEADER) ?? null });
   }
 
   @MessagePattern(SLOW, { queue: 'flags-svc' })
@@ -101,5 +108,41 @@ describe(requestCommand.name, () => {
     const err = await requestCommand(nc, SLOW, envelope, { timeoutMs: 200 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RequestFailedError);
     expect((err as RequestFailedError).code).toBe(ErrorCodes.timeout);
+  });
+});
+
+describe(requestQuery.name, () => {
+  let app: INestMicroservice;
+  let nc: NatsConnection;
+
+  beforeAll(async () => {
+    app = await NestFactory.createMicroservice(ProbeModule, {
+      ...natsMicroserviceOptions({ servers: nats.url, name: 'probe-query', gracePeriodMs: 100, login: nats.options() }),
+      logger: false,
+    });
+    await app.listen();
+    nc = await connect(nats.options());
+  });
+
+  afterAll(async () => {
+    await nc?.close();
+    await app?.close();
+  });
+
+  it('sends the query object itself (no envelope) and returns the Reply, ok or not', async () => {
+    await expect(requestQuery(nc, QUERY, { key: 'a' }, { timeoutMs: 2000, correlationId: 'corr-q' })).resolves.toEqual({
+      ok: true,
+      result: { query: { key: 'a' }, correlationId: 'corr-q' },
+    });
+    await expect(requestQuery(nc, QUERY, { key: 'missing' }, { timeoutMs: 2000 })).resolves.toEqual({
+      ok: false,
+      error: { code: 'FLAGS.NOT_FOUND', message: 'no such flag' },
+    });
+  });
+
+  it('maps no responders to GENERIC.UNAVAILABLE', async () => {
+    const err = await requestQuery(nc, `${QUERY}.nobody`, {}, { timeoutMs: 2000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RequestFailedError);
+    expect((err as RequestFailedError).code).toBe(ErrorCodes.unavailable);
   });
 });

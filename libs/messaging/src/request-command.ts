@@ -36,6 +36,27 @@ export async function requestCommand<Result = unknown, Payload = unknown>(
   return parseReply<Result>(subject, data);
 }
 
+/**
+ * Sends a query (`rg.qry.<service>.<noun>`: the body is the query object itself, no envelope) and returns the
+ * parsed `Reply`, with the bus failures of `requestCommand`.
+ */
+export async function requestQuery<Result = unknown>(
+  nc: NatsConnection,
+  subject: string,
+  query: object,
+  options: RequestCommandOptions,
+): Promise<Reply<Result>> {
+  const h = natsHeaders();
+  if (options.correlationId !== undefined) h.set(CORRELATION_HEADER, options.correlationId);
+  let data: Uint8Array;
+  try {
+    data = (await nc.request(subject, JSON.stringify(query), { timeout: options.timeoutMs, headers: h })).data;
+  } catch (err) {
+    throw mapRequestError(subject, err);
+  }
+  return parseReply<Result>(subject, data);
+}
+
 function mapRequestError(subject: string, err: unknown): unknown {
   if (err instanceof NoRespondersError || (err instanceof RequestError && err.isNoResponders())) {
     return new RequestFailedError(ErrorCodes.unavailable, subject, err);
