@@ -115,7 +115,7 @@ describe(compileFlag.name, () => {
     expect(engine.evaluate('list', { plan: 'silver' }, false)).toMatchObject({ value: false, reason: 'SPLIT' });
   });
 
-  it('a flag with only a split default rollout and an experiment with a rule before its split', () => {
+  it('a flag with only a split default rollout, and an experiment whose weight is all on one variant (served without a hash)', () => {
     const pct = compileFlag(flag('pct', { defaultRollout: { type: 'percentage', ppm: 1 } }), [], 'production');
     expect(pct.staticResult).toBeNull();
     expect(pct.resolve({}, undefined, clock)).toMatchObject({ value: false, reason: 'SPLIT' });
@@ -124,7 +124,8 @@ describe(compileFlag.name, () => {
     }), [], 'production');
     expect(exp.isExperiment).toBe(true);
     expect(exp.resolve({ role: 'qa', userId: 'u' }, undefined, clock)).toMatchObject({ value: 'B', reason: 'TARGETING_MATCH', ruleId: 'qa' });
-    expect(exp.resolve({ userId: 'u' }, undefined, clock)).toMatchObject({ value: 'A', variant: 'a', reason: 'SPLIT' });
+    expect(exp.resolve({ userId: 'u' }, undefined, clock)).toMatchObject({ value: 'A', variant: 'a', reason: 'DEFAULT' });
+    expect(exp.resolve({}, undefined, clock)).toMatchObject({ value: 'A', variant: 'a', reason: 'DEFAULT' });
   });
 
   it('exposes version and segment keys without the definition', () => {

@@ -180,21 +180,23 @@ export class EvaluationEngine {
    */
   evaluateFlag<T extends JsonValue>(flag: CompiledFlag, context: EvaluationContext, defaultValue: T, now?: number): EvaluationResult<T> {
     if (!isContext(context)) {
-      if (context !== undefined && context !== null) return makeResult(defaultValue, undefined, 'ERROR', flag.version, undefined, 'INVALID_CONTEXT');
+      if (context !== undefined && context !== null) {
+        return makeResult(defaultValue, undefined, 'ERROR', flag.version, undefined, 'INVALID_CONTEXT', flag.offResult.metadata);
+      }
       context = EMPTY_CONTEXT;
     }
     let result: EvaluationResult;
     try {
       result = flag.resolve(context, now, this.clock);
     } catch {
-      return makeResult(defaultValue, undefined, 'ERROR', flag.version, undefined, 'GENERAL');
+      return makeResult(defaultValue, undefined, 'ERROR', flag.version, undefined, 'GENERAL', flag.offResult.metadata);
     }
     if (result.value === undefined) {
-      result = makeResult(defaultValue, undefined, result.reason, result.flagVersion, result.ruleId);
+      result = makeResult(defaultValue, undefined, result.reason, result.flagVersion, result.ruleId, undefined, result.metadata);
     } else if (defaultValue !== undefined && typeOf(result.value) !== typeOf(defaultValue)) {
-      return makeResult(defaultValue, undefined, 'ERROR', flag.version, undefined, 'TYPE_MISMATCH');
+      return makeResult(defaultValue, undefined, 'ERROR', flag.version, undefined, 'TYPE_MISMATCH', result.metadata);
     }
-    if (this.stale) result = makeResult(result.value, result.variant, 'STALE', result.flagVersion, result.ruleId);
+    if (this.stale) result = makeResult(result.value, result.variant, 'STALE', result.flagVersion, result.ruleId, undefined, result.metadata);
     return result as EvaluationResult<T>;
   }
 

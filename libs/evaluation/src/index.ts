@@ -7,3 +7,4 @@ export { compileFlag, CompiledFlag, variantThresholds, type SegmentLookup } from
 export { validateFlag, validateSegment, FLAG_KEY_PATTERN, type ValidationProblem } from './flag.validation.js';
 export { EvaluationError, FlagValidationError, EnvironmentMismatchError } from './evaluation.errors.js';
 export { EvaluationEngine, type EngineOptions, type LoadReport } from './evaluation.engine.js';
+export { toOpenFeatureResolution, type OpenFeatureResolution } from './openfeature-resolution.js';
