@@ -8,4 +8,5 @@ export * from './rollback/index.js';
 export * from './canary/index.js';
 export * from './event-envelope.js';
 export * from './outcomes.js';
+export * from './outcomes.query.js';
 export * from './outcome-batch.check.js';
