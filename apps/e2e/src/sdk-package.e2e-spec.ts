@@ -20,7 +20,9 @@ const ENVIRONMENT = 'production';
 const FLAGS = '/api/v1/feature-flags';
 
 let system: RollgateSystem;
+let tarball: string;
 let project: string;
+let nestProject: string | undefined;
 let example: ChildProcess | undefined;
 
 /** The first ```js block of docs/sdk.md's "A service using it": the example the docs promise works. */
@@ -35,8 +37,8 @@ async function serviceExample(): Promise<string> {
 const sdkEnv = () => ({ NATS_URL: system.nats.url, ROLLGATE_SDK_NATS_PASSWORD: system.nats.client('sdk').credentials.password });
 
 /** Runs a script of the temp project to its end; its stdout as lines. */
-async function node(args: string[], env: Record<string, string> = {}): Promise<string[]> {
-  const { stdout } = await run(process.execPath, args, { cwd: project, env: { ...process.env, ...env }, timeout: 60_000 });
+async function node(args: string[], env: Record<string, string> = {}, cwd = project): Promise<string[]> {
+  const { stdout } = await run(process.execPath, args, { cwd, env: { ...process.env, ...env }, timeout: 60_000 });
   return stdout.trim().split('\n');
 }
 
@@ -48,7 +50,7 @@ beforeAll(async () => {
   ]);
   system = started;
   project = dir;
-  const tarball = packed.stdout.trim().split('\n').at(-1)!;
+  tarball = packed.stdout.trim().split('\n').at(-1)!;
   await writeFile(join(project, 'package.json'), JSON.stringify({ name: 'sdk-consumer', private: true, type: 'module' }));
   const openFeature = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')).dependencies as Record<string, string>;
   // The registry is the source (the local cache first): nothing comes from the repository but the tarball.
@@ -61,7 +63,7 @@ beforeAll(async () => {
 afterAll(async () => {
   example?.kill('SIGKILL');
   await system?.stop();
-  if (project !== undefined) await rm(project, { recursive: true, force: true });
+  for (const dir of [project, nestProject]) if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
 
 it('installs without NestJS or class-validator: npm ls lists nats.js, and NestJS only as optional peers not installed', async () => {
@@ -183,4 +185,35 @@ console.log(JSON.stringify(details));
     expect.objectContaining({ value: 'fallback', reason: 'DISABLED', flagMetadata: expectedMetadata }),
     expect.objectContaining({ value: 'fallback', reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND', flagMetadata: {} }),
   ]);
+});
+
+it('runs the NestJS module from @rollgate/sdk/nestjs once its peers are installed, sharing RollgateClient with the root', async () => {
+  nestProject = await mkdtemp(join(tmpdir(), 'rollgate-sdk-nest-'));
+  await writeFile(join(nestProject, 'package.json'), JSON.stringify({ name: 'sdk-nest-consumer', private: true, type: 'module' }));
+  const versions = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')).dependencies as Record<string, string>;
+  const peers = ['@nestjs/common', '@nestjs/core', 'reflect-metadata', 'rxjs'].map((name) => `${name}@${versions[name]}`);
+  await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, ...peers], { cwd: nestProject, timeout: 120_000 });
+  const key = uniqueKey('nest_pkg');
+  expect((await system.api('POST', FLAGS, { name: key, target_environments: [ENVIRONMENT], metadata: { via: 'nest' } })).status).toBe(201);
+
+  // Plain JavaScript: decorators applied as calls, as TypeScript would emit them.
+  await writeFile(join(nestProject, 'app.mjs'), `
+import 'reflect-metadata';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { RollgateClient } from '@rollgate/sdk';
+import { RollgateModule } from '@rollgate/sdk/nestjs';
+const credentials = { user: 'sdk', password: process.env.ROLLGATE_SDK_NATS_PASSWORD };
+class AppModule {}
+Module({ imports: [RollgateModule.forRoot({ environment: '${ENVIRONMENT}', servers: process.env.NATS_URL, credentials })] })(AppModule);
+const app = await NestFactory.createApplicationContext(AppModule, { logger: false });
+const flags = app.get(RollgateClient);
+console.log(JSON.stringify({ instance: flags instanceof RollgateClient, result: flags.evaluate('${key}', { userId: 'u-1' }, false) }));
+await app.close();
+`);
+  const [line] = await node(['app.mjs'], sdkEnv(), nestProject);
+  expect(JSON.parse(line!)).toEqual({
+    instance: true,
+    result: { value: true, variant: 'on', reason: 'STATIC', flagVersion: 1, metadata: { via: 'nest' } },
+  });
 });

@@ -1,6 +1,7 @@
 import { ErrorCode, OpenFeature, StandardResolutionReasons, type EvaluationContext, type JsonValue } from '@openfeature/server-sdk';
 import type { FlagDefinition } from '#rollgate/contracts';
 import { OPENFEATURE_CASES, OPENFEATURE_ENVIRONMENT, OPENFEATURE_TEST_FLAGS, type OpenFeatureCase } from '#rollgate/testing';
+import { EvaluationEngine, toOpenFeatureResolution } from '#rollgate/evaluation';
 import { RollgateClient } from '../rollgate.client.js';
 import { RollgateProvider } from './rollgate.provider.js';
 
@@ -110,5 +111,25 @@ describe(`${RollgateProvider.name} against OpenFeature's test flags`, () => {
     expect(result.variant).toBe(expected.variant);
     expect(result.errorCode).toBe(expected.errorCode);
     expect(result.flagMetadata).toEqual(expected.flagMetadata ?? {});
+  });
+});
+
+describe(`${toOpenFeatureResolution.name} over the engine, against OpenFeature's test flags`, () => {
+  const engine = new EvaluationEngine(OPENFEATURE_ENVIRONMENT);
+  const report = engine.load({ environment: OPENFEATURE_ENVIRONMENT, flags: OPENFEATURE_TEST_FLAGS });
+
+  it('loads every flag', () => {
+    expect(report).toEqual({ loaded: OPENFEATURE_TEST_FLAGS.length, rejected: [] });
+  });
+
+  it.each(OPENFEATURE_CASES)('$name', ({ flagKey, defaultValue, context, expected }) => {
+    expect(toOpenFeatureResolution(engine.evaluate(flagKey, context, defaultValue), defaultValue, flagKey)).toEqual({
+      value: expected.value,
+      variant: expected.variant,
+      reason: expected.reason,
+      errorCode: expected.errorCode,
+      errorMessage: expected.errorCode === undefined ? undefined : expect.stringContaining(flagKey),
+      flagMetadata: expected.flagMetadata ?? {},
+    });
   });
 });
