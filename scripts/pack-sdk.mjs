@@ -1,12 +1,15 @@
 // Builds the SDK as the npm package @rollgate/sdk and packs it: `npm run pack:sdk` (after `npm run build`).
 // Prints the tarball's path. See docs/sdk.md, "Installing the package".
 //
+// Types: tsc emits the declarations of the three entry points and what they reference (libs/sdk/tsconfig.pack.json)
+// into types/, where the package's own `imports` map resolves their `#rollgate/<lib>` imports.
+//
 // The workspace's own libs (sdk, evaluation, contracts) are bundled from tsc's output in dist/ (tsc, not esbuild,
 // compiles them: the NestJS module needs the constructor metadata tsc emits), into three entry points sharing one
 // chunk, so `RollgateClient` is one class whichever entry a service imports. Third-party code stays external: nats.js,
 // semver and ipaddr.js are dependencies; NestJS and OpenFeature optional peers, imported by their entry points only.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -14,7 +17,9 @@ import { build } from 'esbuild';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const sdkDist = join(root, 'dist/libs/sdk/src');
 const out = join(root, 'dist/packages/sdk');
+const typesOut = join(root, 'dist/packages/sdk-types');
 
+const TYPES = { index: 'core', openfeature: 'openfeature/index', nestjs: 'nest/index' };
 const ENTRIES = {
   index: join(sdkDist, 'core.js'),
   openfeature: join(sdkDist, 'openfeature/index.js'),
@@ -95,7 +100,11 @@ for (const [name, file] of Object.entries(result.metafile.outputs)) {
 }
 if (problems.length > 0) throw new Error(`the SDK package would import undeclared modules:\n  ${problems.join('\n  ')}`);
 
-const entryPoint = (entry) => ({ default: `./dist/${entry}.js` });
+rmSync(typesOut, { recursive: true, force: true });
+execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'libs/sdk/tsconfig.pack.json')], { stdio: 'inherit' });
+cpSync(join(typesOut, 'libs'), join(out, 'types/libs'), { recursive: true });
+
+const entryPoint = (entry) => ({ types: `./types/libs/sdk/src/${TYPES[entry]}.d.ts`, default: `./dist/${entry}.js` });
 const manifest = {
   name: '@rollgate/sdk',
   version: workspace.version,
@@ -109,7 +118,9 @@ const manifest = {
     './nestjs': entryPoint('nestjs'),
     './package.json': './package.json',
   },
-  files: ['dist', 'README.md'],
+  // Resolves the bundled declarations' imports of the workspace libs (types only: the code is bundled).
+  imports: { '#rollgate/*': { types: './types/libs/*/src/index.d.ts' } },
+  files: ['dist', 'types', 'README.md'],
   sideEffects: false,
   dependencies: Object.fromEntries(DEPENDENCIES.map((name) => [name, rangeOf(name)])),
   peerDependencies: Object.fromEntries(OPTIONAL_PEERS.map((name) => [name, rangeOf(name)])),

@@ -107,6 +107,23 @@ it('loads no @nestjs, OpenFeature or class-validator module from the root, and t
   expect(nest[0]).toMatch(/^ERR_MODULE_NOT_FOUND .*'@nestjs\/(common|core)'/);
 });
 
+it('ships its types: a strict TypeScript consumer compiles against the root, library declarations checked too', async () => {
+  await writeFile(join(project, 'consumer.ts'), [
+    "import { RollgateClient, type EvaluationResult, type FlagMetadata } from '@rollgate/sdk';",
+    "const flags = RollgateClient.offline({ environment: 'production', snapshot: { environment: 'production', position: '1', flags: [], segments: [] } });",
+    "const result: EvaluationResult<boolean> = flags.evaluate('checkout', { userId: 'u' }, false);",
+    'const metadata: FlagMetadata | undefined = result.metadata;',
+    'console.log(result.reason, metadata);',
+    '// @ts-expect-error a flag key is a string',
+    'flags.isEnabled(42, {});',
+  ].join('\n'));
+  const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+  await expect(run(process.execPath, [
+    tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2023', '--skipLibCheck', 'false',
+    '--types', 'node', '--typeRoots', join(ROOT, 'node_modules/@types'), 'consumer.ts',
+  ], { cwd: project })).resolves.toMatchObject({ stdout: '' });
+});
+
 it("runs docs/sdk.md's service example: the flag decides the branch, a change arrives as an event, SIGTERM closes", async () => {
   const key = 'auto_submit_enabled';
   const created = await system.api('POST', FLAGS, { name: key, target_environments: [ENVIRONMENT] });
