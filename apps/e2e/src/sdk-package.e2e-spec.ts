@@ -146,7 +146,11 @@ it("runs docs/sdk.md's service example: the flag decides the branch, a change ar
   const toggled = await system.api('PUT', `${FLAGS}/${key}/environments/${ENVIRONMENT}`, { enabled: false });
   expect(toggled.status).toBe(200);
   const logged = 'flag changed ';
-  const change = await waitFor('the change event logged', () => output.join('').split('\n').find((l) => l.startsWith(logged)), { timeoutMs: 20_000 });
+  const change = await waitFor(
+    'the change event logged',
+    async () => output.join('').split('\n').find((line) => line.startsWith(logged)),
+    { timeoutMs: 20_000 },
+  );
   expect(JSON.parse(change.slice(logged.length))).toMatchObject({ flag: key, version: 2, by: expect.any(String) });
   expect(await order('u-1')).toBe('queued for review');
 
