@@ -9,5 +9,6 @@ export * from './rollback/index.js';
 export * from './canary/index.js';
 export * from './event-envelope.js';
 export * from './outcomes.js';
+export * from './outcomes.query.js';
 export * from './outcome-batch.check.js';
 export * from './json-case.js';

@@ -1,5 +1,3 @@
-import { IsIn, IsISO8601, IsOptional, Matches } from 'class-validator';
-import { KEY_PATTERN, keyMessage } from './keys.js';
 
 /**
  * What SDKs and services publish about flags in use: outcome batches on `rg.obs.<env>.<flagKey>` and applied
@@ -53,27 +51,6 @@ export const OUTCOME_QUERY = 'outcomes';
 export const OUTCOME_GRANULARITIES = ['minute', 'hour', 'day'] as const;
 export type OutcomeGranularity = (typeof OUTCOME_GRANULARITIES)[number];
 
-export class OutcomesQuery {
-  @Matches(KEY_PATTERN, { message: keyMessage('key') })
-  key!: string;
-
-  @IsOptional()
-  @Matches(KEY_PATTERN, { message: keyMessage('environment') })
-  environment?: string;
-
-  @IsISO8601({ strict: true })
-  since!: string;
-
-  /** Default since + 1 day. */
-  @IsOptional()
-  @IsISO8601({ strict: true })
-  until?: string;
-
-  /** Width of the rows' windows; default minute (the stored resolution). */
-  @IsOptional()
-  @IsIn(OUTCOME_GRANULARITIES)
-  granularity?: OutcomeGranularity;
-}
 
 /** Counts of one cohort, summed over clients (and windows, for totals). */
 export interface OutcomeTotals extends OutcomeCounts {

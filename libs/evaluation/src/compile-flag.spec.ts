@@ -115,7 +115,7 @@ describe(compileFlag.name, () => {
     expect(engine.evaluate('list', { plan: 'silver' }, false)).toMatchObject({ value: false, reason: 'SPLIT' });
   });
 
-  it('a flag with only a split default rollout and an experiment with a rule before its split', () => {
+  it('a flag with only a split default rollout, and an experiment whose weight is all on one variant (served without a hash)', () => {
     const pct = compileFlag(flag('pct', { defaultRollout: { type: 'percentage', ppm: 1 } }), [], 'production');
     expect(pct.staticResult).toBeNull();
     expect(pct.resolve({}, undefined, clock)).toMatchObject({ value: false, reason: 'SPLIT' });
@@ -124,7 +124,8 @@ describe(compileFlag.name, () => {
     }), [], 'production');
     expect(exp.isExperiment).toBe(true);
     expect(exp.resolve({ role: 'qa', userId: 'u' }, undefined, clock)).toMatchObject({ value: 'B', reason: 'TARGETING_MATCH', ruleId: 'qa' });
-    expect(exp.resolve({ userId: 'u' }, undefined, clock)).toMatchObject({ value: 'A', variant: 'a', reason: 'SPLIT' });
+    expect(exp.resolve({ userId: 'u' }, undefined, clock)).toMatchObject({ value: 'A', variant: 'a', reason: 'DEFAULT' });
+    expect(exp.resolve({}, undefined, clock)).toMatchObject({ value: 'A', variant: 'a', reason: 'DEFAULT' });
   });
 
   it('exposes version and segment keys without the definition', () => {
@@ -147,5 +148,48 @@ describe('EvaluationEngine.load on untrusted input', () => {
     expect(report.loaded).toBe(1);
     expect(report.rejected).toEqual([{ key: 'bad', problems: [expect.objectContaining({ path: 'variants' })] }]);
     expect(engine.isEnabled('good', {})).toBe(true);
+  });
+});
+
+describe('reasons are the same whichever way a flag was built', () => {
+  const engine = new EvaluationEngine('production', { clock });
+  // What the gateway's simple create writes (a strategy's default rollout, maybe a first "target-users" rule) next
+  // to the equivalent full definitions.
+  const targetUsers = { id: 'target-users', rollout: { type: 'user_list' as const, users: ['vip'] } };
+  engine.load({
+    environment: 'production',
+    flags: [
+      flag('simple-all', { defaultRollout: { type: 'all_users' } }),
+      flag('simple-100', { defaultRollout: { type: 'percentage', ppm: 1_000_000 } }),
+      flag('simple-0', { defaultRollout: { type: 'percentage', ppm: 0 } }),
+      flag('simple-environment', { defaultRollout: { type: 'environment', environments: ['production'] } }),
+      flag('full-none', { defaultRollout: { type: 'none' }, rules: [] }),
+      flag('simple-users', { defaultRollout: { type: 'user_list', users: ['vip'] } }),
+      flag('simple-all-plus-users', { rules: [targetUsers], defaultRollout: { type: 'none' } }),
+      flag('full-rule-then-all', { rules: [{ id: 'vip', conditions: [{ attribute: 'userId', operator: 'equals', values: ['vip'] }] }] }),
+      flag('with-metadata', {}, { metadata: { ticket: 'RG-1', revision: 3, reviewed: true } }),
+    ],
+  });
+  const reason = (key: string, userId = 'someone') => engine.evaluate(key, { userId }, false);
+
+  it('no rules and a constant rollout: STATIC, on or off', () => {
+    for (const key of ['simple-all', 'simple-100', 'simple-environment']) expect(reason(key)).toMatchObject({ value: true, variant: 'on', reason: 'STATIC' });
+    for (const key of ['simple-0', 'full-none']) expect(reason(key)).toMatchObject({ value: false, variant: 'off', reason: 'STATIC' });
+  });
+
+  it('a listed unit is TARGETING_MATCH, anyone else falls through to DEFAULT', () => {
+    for (const key of ['simple-users', 'simple-all-plus-users', 'full-rule-then-all']) expect(reason(key, 'vip')).toMatchObject({ value: true, reason: 'TARGETING_MATCH' });
+    expect(reason('simple-users')).toMatchObject({ value: false, reason: 'DEFAULT' });
+    expect(reason('simple-all-plus-users')).toMatchObject({ value: false, reason: 'DEFAULT' });
+    expect(reason('full-rule-then-all')).toMatchObject({ value: true, reason: 'DEFAULT' });
+  });
+
+  it('returns the flag metadata with every result of that flag, and none with results of others', () => {
+    const metadata = { ticket: 'RG-1', revision: 3, reviewed: true };
+    expect(reason('with-metadata').metadata).toEqual(metadata);
+    expect(Object.isFrozen(reason('with-metadata').metadata)).toBe(true);
+    expect(engine.evaluate('with-metadata', {}, 'text')).toMatchObject({ reason: 'ERROR', errorCode: 'TYPE_MISMATCH', metadata });
+    expect(reason('simple-all').metadata).toBeUndefined();
+    expect(engine.evaluate('unknown', {}, false).metadata).toBeUndefined();
   });
 });

@@ -1,7 +1,8 @@
 import { bucketPrefix, variantSalt } from './bucketing.js';
 import { compileCondition, compileConditions, type Matcher } from './condition.js';
 import type {
-  Condition, EvaluationContext, EvaluationErrorCode, EvaluationResult, FlagDefinition, JsonValue, Reason, Rollout, Rule, Segment, Variant,
+  Condition, EvaluationContext, EvaluationErrorCode, EvaluationResult, FlagDefinition, FlagMetadata, JsonValue, Reason, Rollout, Rule, Segment,
+  Variant,
 } from './flag.model.js';
 import { PPM_MAX } from './flag.model.js';
 import { FlagValidationError } from './evaluation.errors.js';
@@ -12,12 +13,12 @@ import {
 
 export type SegmentLookup = ReadonlyMap<string, Segment> | readonly Segment[];
 
-/** Every result has all six keys, so results share one hidden class and JSON drops the undefined ones. */
+/** Every result has all seven keys, so results share one hidden class and JSON drops the undefined ones. */
 export function makeResult<T>(
   value: T, variant: string | undefined, reason: Reason, flagVersion: number | undefined,
-  ruleId?: string, errorCode?: EvaluationErrorCode,
+  ruleId?: string, errorCode?: EvaluationErrorCode, metadata?: FlagMetadata,
 ): EvaluationResult<T> {
-  return Object.freeze({ value, variant, reason, flagVersion, ruleId, errorCode });
+  return Object.freeze({ value, variant, reason, flagVersion, ruleId, errorCode, metadata });
 }
 
 // Boolean results are the same few values across thousands of flags (mostly version 1, rule ids
@@ -30,7 +31,9 @@ const REASON_SLOTS: Readonly<Record<Reason, number>> = {
 const interned = new Map<string, Map<number, Array<EvaluationResult | undefined>>>();
 let internedCount = 0;
 
-function booleanResult(value: boolean, reason: Reason, version: number, ruleId?: string): EvaluationResult {
+function booleanResult(value: boolean, reason: Reason, version: number, ruleId: string | undefined, metadata: FlagMetadata | undefined): EvaluationResult {
+  // A flag's metadata is its own: its results are not shared with other flags.
+  if (metadata !== undefined) return makeResult(value, value ? 'on' : 'off', reason, version, ruleId, undefined, metadata);
   const slot = REASON_SLOTS[reason] * 2 + (value ? 1 : 0);
   let byVersion = interned.get(ruleId ?? '');
   let slots = byVersion?.get(version);
@@ -200,27 +203,41 @@ class ResultBuilder {
     readonly version: number,
     readonly variants: readonly Variant[] | null,
     readonly offVariant: string | undefined,
+    readonly metadata: FlagMetadata | undefined,
   ) {}
 
   variant(variantKey: string | undefined, reason: Reason, ruleId?: string): EvaluationResult {
     const variant = variantKey === undefined ? undefined : this.variants!.find((v) => v.key === variantKey);
     return variant === undefined
-      ? makeResult(undefined as unknown as JsonValue, undefined, reason, this.version, ruleId)
-      : makeResult(variant.payload ?? null, variant.key, reason, this.version, ruleId);
+      ? makeResult(undefined as unknown as JsonValue, undefined, reason, this.version, ruleId, undefined, this.metadata)
+      : makeResult(variant.payload ?? null, variant.key, reason, this.version, ruleId, undefined, this.metadata);
   }
 
   off(reason: Reason, ruleId?: string): EvaluationResult {
-    return this.variants !== null ? this.variant(this.offVariant, reason, ruleId) : booleanResult(false, reason, this.version, ruleId);
+    return this.variants !== null ? this.variant(this.offVariant, reason, ruleId) : booleanResult(false, reason, this.version, ruleId, this.metadata);
   }
 
+  /**
+   * `reason` is what serving says when no hash decides: a split over variants is SPLIT, but variants where all the
+   * weight is on one (OpenFeature's "default variant") serve it to everyone with `reason`, no hashing.
+   */
   on(reason: Reason, ruleId: string | undefined, forced: string | undefined): Serve {
     const variants = this.variants;
-    if (variants === null) return fixedServe(booleanResult(true, reason, this.version, ruleId));
+    if (variants === null) return fixedServe(booleanResult(true, reason, this.version, ruleId, this.metadata));
     if (forced !== undefined) return new Serve(this.variant(forced, reason, ruleId), null, null);
+    const weighted = variants.filter((v) => v.weight > 0);
+    if (weighted.length === 1) return new Serve(this.variant(weighted[0]!.key, reason, ruleId), null, null);
     const split = variants.map((v) => this.variant(v.key, 'SPLIT', ruleId));
     if (split.length === 1) return new Serve(split[0]!, null, null);
     return new Serve(null, split, variantThresholds(variants.map((v) => v.weight)));
   }
+}
+
+/** Frozen copy, or undefined for none or `{}`: results share it, and callers cannot change the flag through them. */
+function metadataOf(definition: FlagDefinition): FlagMetadata | undefined {
+  const metadata = definition.metadata;
+  if (metadata === undefined || Object.keys(metadata).length === 0) return undefined;
+  return Object.freeze({ ...metadata });
 }
 
 const NONE_ROLLOUT: Rollout = Object.freeze({ type: 'none' });
@@ -253,7 +270,8 @@ export function compileFlag(definition: FlagDefinition, segments: SegmentLookup,
   const salt = definition.salt ?? key;
   const prefix = bucketPrefix(salt);
   const isExperiment = definition.type === 'experiment';
-  const results = new ResultBuilder(version, isExperiment ? definition.variants ?? [] : null, isExperiment ? definition.offVariant : undefined);
+  const results = new ResultBuilder(version, isExperiment ? definition.variants ?? [] : null, isExperiment ? definition.offVariant : undefined,
+    metadataOf(definition));
 
   const config = definition.environments[environment];
   const segmentKeys = referencedSegments(config?.rules);

@@ -79,6 +79,37 @@ describe(compileCondition.name, () => {
     expect(matcher({ userId: 'user-100000' })).toBe(false);
   });
 
+  it.each<[Operator, Condition['values'], unknown, boolean]>([
+    ['equals', [false], false, true],
+    ['equals', [false], true, false],
+    ['equals', [false], 'false', false],
+    ['equals', ['false'], false, false],
+    ['equals', [true], 1, false],
+    ['not_equals', [true], false, true],
+    ['not_equals', [true], true, false],
+    ['in', [true, 'yes'], true, true],
+    ['in', [true, 'yes'], 'yes', true],
+    ['in', [true, 'yes'], 'true', false],
+    ['in', [true, 'yes'], false, false],
+    ['not_in', [false, 'no'], true, true],
+    ['not_in', [false, 'no'], false, false],
+    ['in', ['YES', false], 'yes', true],
+  ])('boolean values: %s %j against %j is %s (booleans match booleans only)', (operator, values, value, expected) => {
+    const caseInsensitive = values.includes('YES');
+    expect(test(operator, values, value, { caseInsensitive })).toBe(expected);
+  });
+
+  it('shares one-value matchers without confusing true, "true" and 1', () => {
+    const matchers = compileConditions([
+      { attribute: 'flag', operator: 'equals', values: [true] },
+    ])!;
+    const text = compileConditions([{ attribute: 'flag', operator: 'equals', values: ['true'] }])!;
+    expect(matchers({ flag: true })).toBe(true);
+    expect(matchers({ flag: 'true' })).toBe(false);
+    expect(text({ flag: 'true' })).toBe(true);
+    expect(text({ flag: true })).toBe(false);
+  });
+
   it('drops invalid literals instead of throwing (validation reports them)', () => {
     expect(test('regex', ['(unclosed'], '(unclosed')).toBe(false);
     expect(test('semver_eq', ['not-semver'], '1.0.0')).toBe(false);

@@ -70,15 +70,30 @@ function textTest(condition: Condition, test: (text: string, literal: string) =>
   };
 }
 
-/** Set lookup: O(1) whatever the list size (user lists of 100 000 ids); one value is a plain compare. */
+/**
+ * Set lookup: O(1) whatever the list size (user lists of 100 000 ids); one value is a plain compare. Boolean
+ * literals match boolean attributes only, and text literals never match a boolean (`"false"` is not `false`).
+ */
 function membershipTest(condition: Condition): ValueTest {
   const fold = condition.caseInsensitive === true;
+  const first = condition.values[0];
+  if (condition.values.length === 1 && typeof first === 'boolean') return (value) => value === first;
   if (condition.values.length === 1 && !fold) {
     // A one-element Set costs ~240 bytes of heap; the compare costs nothing.
-    const literal = String(condition.values[0]);
+    const literal = String(first);
     return (value) => value === literal || (typeof value === 'number' && asText(value) === literal);
   }
-  const members = new Set(condition.values.map((v) => (fold ? String(v).toLowerCase() : String(v))));
+  const booleans = condition.values.filter((v): v is boolean => typeof v === 'boolean');
+  const texts = booleans.length === 0 ? condition.values : condition.values.filter((v) => typeof v !== 'boolean');
+  const members = new Set(texts.map((v) => (fold ? String(v).toLowerCase() : String(v))));
+  if (booleans.length > 0) {
+    const text = fold ? (t: string) => t.toLowerCase() : (t: string) => t;
+    return (value) => {
+      if (typeof value === 'boolean') return booleans.includes(value);
+      const t = asText(value);
+      return t !== undefined && members.has(text(t));
+    };
+  }
   if (fold) {
     return (value) => {
       const text = asText(value);
@@ -208,12 +223,12 @@ export function compileCondition(condition: Condition): Matcher {
 
 // Flags repeat the same small conditions (environment, country, plan): compiled matchers are pure, so
 // identical ones are shared. Bounded, and large lists are never keys. One-value conditions (the usual
-// case) are looked up by attribute, then operator and flags, then the value itself (a number and its
-// text stay distinct: `before` reads them differently), so no key string is built for them.
+// case) are looked up by attribute, then operator and flags, then the value itself (a number, a boolean and
+// their text stay distinct: `before` reads them differently), so no key string is built for them.
 const SHARED_LIMIT = 10_000;
 const SHARED_MAX_VALUES = 16;
 const shared = new Map<string, Matcher>();
-const sharedSingle = new Map<string, Map<string, Map<string | number, Matcher>>>();
+const sharedSingle = new Map<string, Map<string, Map<string | number | boolean, Matcher>>>();
 let sharedCount = 0;
 
 function sharedCondition(condition: Condition): Matcher {
@@ -236,7 +251,7 @@ const OPERATOR_KEYS: ReadonlyMap<string, readonly string[]> = new Map(
   OPERATORS.map((operator) => [operator, [`${operator}`, `${operator}|n`, `${operator}|i`, `${operator}|n|i`]]),
 );
 
-function sharedSingleCondition(condition: Condition, value: string | number): Matcher {
+function sharedSingleCondition(condition: Condition, value: string | number | boolean): Matcher {
   const variants = OPERATOR_KEYS.get(condition.operator);
   if (variants === undefined) return compileCondition(condition);
   const operatorKey = variants[(condition.negate === true ? 1 : 0) + (condition.caseInsensitive === true ? 2 : 0)]!;

@@ -1,7 +1,7 @@
 import { CompiledFlag, compileFlag, makeResult } from './compile-flag.js';
 import { EnvironmentMismatchError, FlagValidationError } from './evaluation.errors.js';
 import type {
-  EnvironmentSnapshot, EvaluationContext, EvaluationResult, FlagDefinition, JsonValue, Segment,
+  EnvironmentSnapshot, EvaluationContext, EvaluationErrorCode, EvaluationResult, FlagDefinition, JsonValue, Segment,
 } from './flag.model.js';
 import { validateSegment, type ValidationProblem } from './flag.validation.js';
 
@@ -21,6 +21,18 @@ const EMPTY_CONTEXT: EvaluationContext = Object.freeze({});
 function isContext(context: unknown): context is EvaluationContext {
   return typeof context === 'object' && context !== null && !Array.isArray(context);
 }
+
+/** The caller's default with reason ERROR; the flag is known, so its version and metadata come along. */
+function failed<T>(flag: CompiledFlag, defaultValue: T, code: EvaluationErrorCode): EvaluationResult<T> {
+  return makeResult(defaultValue, undefined, 'ERROR', flag.version, undefined, code, flag.offResult.metadata);
+}
+
+/** A result that serves "the caller's default" (an experiment off without an off variant), with that default. */
+const withValue = (result: EvaluationResult, value: JsonValue): EvaluationResult =>
+  makeResult(value, undefined, result.reason, result.flagVersion, result.ruleId, undefined, result.metadata);
+
+const asStale = (result: EvaluationResult): EvaluationResult =>
+  makeResult(result.value, result.variant, 'STALE', result.flagVersion, result.ruleId, undefined, result.metadata);
 
 function typeOf(value: unknown): string {
   return value === null || Array.isArray(value) ? 'object' : typeof value;
@@ -179,22 +191,20 @@ export class EvaluationEngine {
    * FLAG_NOT_FOUND. The flag should be one this engine holds, or held until it changed (its old version then).
    */
   evaluateFlag<T extends JsonValue>(flag: CompiledFlag, context: EvaluationContext, defaultValue: T, now?: number): EvaluationResult<T> {
+    // Small on purpose: V8 inlines it into callers only within a bytecode budget, so the rare paths are functions.
     if (!isContext(context)) {
-      if (context !== undefined && context !== null) return makeResult(defaultValue, undefined, 'ERROR', flag.version, undefined, 'INVALID_CONTEXT');
+      if (context !== undefined && context !== null) return failed(flag, defaultValue, 'INVALID_CONTEXT');
       context = EMPTY_CONTEXT;
     }
     let result: EvaluationResult;
     try {
       result = flag.resolve(context, now, this.clock);
     } catch {
-      return makeResult(defaultValue, undefined, 'ERROR', flag.version, undefined, 'GENERAL');
+      return failed(flag, defaultValue, 'GENERAL');
     }
-    if (result.value === undefined) {
-      result = makeResult(defaultValue, undefined, result.reason, result.flagVersion, result.ruleId);
-    } else if (defaultValue !== undefined && typeOf(result.value) !== typeOf(defaultValue)) {
-      return makeResult(defaultValue, undefined, 'ERROR', flag.version, undefined, 'TYPE_MISMATCH');
-    }
-    if (this.stale) result = makeResult(result.value, result.variant, 'STALE', result.flagVersion, result.ruleId);
+    if (result.value === undefined) result = withValue(result, defaultValue);
+    else if (defaultValue !== undefined && typeOf(result.value) !== typeOf(defaultValue)) return failed(flag, defaultValue, 'TYPE_MISMATCH');
+    if (this.stale) result = asStale(result);
     return result as EvaluationResult<T>;
   }
 

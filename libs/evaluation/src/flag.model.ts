@@ -37,6 +37,8 @@ export const OPERATORS: readonly Operator[] = [
   'lt', 'lte', 'gt', 'gte', 'before', 'after', 'semver_eq', 'semver_lt', 'semver_gt', 'cidr',
 ];
 
+export type ConditionValue = string | number | boolean;
+
 /**
  * One test on a context attribute. A condition with several `values` matches when any value matches
  * (for `not_in` / `not_equals`: when none does). `negate` inverts the final answer, including the
@@ -45,7 +47,11 @@ export const OPERATORS: readonly Operator[] = [
 export interface Condition {
   attribute: string;
   operator: Operator;
-  values: Array<string | number>;
+  /**
+   * Booleans only with `in` / `not_in` / `equals` / `not_equals`, and they match only real boolean attributes
+   * (`true` never matches the text "true"). Numbers are compared as numbers by the numeric operators.
+   */
+  values: ConditionValue[];
   negate?: boolean;
   /** String operators only (`in`, `equals`, `contains`, `starts_with`, `ends_with`, `regex`...). */
   caseInsensitive?: boolean;
@@ -123,6 +129,17 @@ export interface Variant {
   weight: number;
 }
 
+/**
+ * OpenFeature flag metadata: flat string, number and boolean values set on the flag (a version label, an owner
+ * team, a ticket) and returned with every evaluation. Bounded by MAX_METADATA_KEYS / MAX_METADATA_BYTES.
+ */
+export type FlagMetadata = Readonly<Record<string, string | number | boolean>>;
+
+export const MAX_METADATA_KEYS = 32;
+export const MAX_METADATA_KEY_LENGTH = 100;
+/** The whole metadata object as JSON. */
+export const MAX_METADATA_BYTES = 4_096;
+
 export interface FlagDefinition {
   key: string;
   name: string;
@@ -142,6 +159,8 @@ export interface FlagDefinition {
   salt?: string;
   /** Attribute that variant splits hash on; defaults to `userId`. */
   stickiness?: string;
+  /** Returned with every evaluation of the flag (OpenFeature's flagMetadata). */
+  metadata?: FlagMetadata;
 }
 
 /** OpenFeature's resolution reasons (the subset Rollgate produces). */
@@ -163,6 +182,8 @@ export interface EvaluationResult<T = JsonValue> {
   readonly flagVersion: number | undefined;
   readonly ruleId?: string;
   readonly errorCode?: EvaluationErrorCode;
+  /** The flag's own metadata; undefined when it has none or the flag is unknown. */
+  readonly metadata?: FlagMetadata;
 }
 
 /** Attributes of the evaluated unit. `userId` is the default stickiness attribute. */

@@ -126,8 +126,26 @@ describe(validateFlag.name, () => {
 
   it('checks every value of a long list, reporting the bad ones by index', () => {
     const values: unknown[] = Array.from({ length: 10_000 }, (_, i) => `user-${i}`);
-    values[9_999] = true;
+    values[9_999] = null;
     expect(paths(withCondition({ attribute: 'userId', operator: 'in', values }))).toEqual(['environments.production.rules[0].conditions[0].values[9999]']);
+  });
+
+  it('takes boolean condition values with the equality operators only', () => {
+    expect(paths(withCondition({ attribute: 'customer', operator: 'equals', values: [false] }))).toEqual([]);
+    expect(paths(withCondition({ attribute: 'customer', operator: 'in', values: [true, 'maybe'] }))).toEqual([]);
+    expect(validateFlag(withCondition({ attribute: 'age', operator: 'gt', values: [true] }))).toEqual([{
+      path: 'environments.production.rules[0].conditions[0].values[0]',
+      message: 'must be a string or a number (booleans only with in, not_in, equals, not_equals)',
+    }]);
+    expect(paths(withCondition({ attribute: 'name', operator: 'contains', values: [false] }))).toEqual(['environments.production.rules[0].conditions[0].values[0]']);
+  });
+
+  it('checks flag metadata: flat, at most 32 keys, at most 4 KiB', () => {
+    expect(validateFlag({ ...valid, metadata: { string: '1.0.2', integer: 2, boolean: true, float: 0.1 } })).toEqual([]);
+    expect(paths({ ...valid, metadata: { nested: { a: 1 }, list: [1], infinite: Number.POSITIVE_INFINITY } }))
+      .toEqual(['metadata.nested', 'metadata.list', 'metadata.infinite']);
+    expect(paths({ ...valid, metadata: null })).toEqual(['metadata']);
+    expect(paths({ ...valid, metadata: { big: 'x'.repeat(4_100) } })).toEqual(['metadata']);
   });
 
   it('is what compileFlag enforces', () => {

@@ -2,7 +2,9 @@ import ipaddr from 'ipaddr.js';
 import semver from 'semver';
 import { asTime, compileRegex } from './condition.js';
 import type { Condition, FlagDefinition, Rollout, Segment } from './flag.model.js';
-import { FLAG_TYPES, MAX_MEMBER_LENGTH, MAX_SEGMENT_MEMBERS, OPERATORS, PPM_MAX } from './flag.model.js';
+import {
+  FLAG_TYPES, MAX_MEMBER_LENGTH, MAX_METADATA_BYTES, MAX_METADATA_KEY_LENGTH, MAX_METADATA_KEYS, MAX_SEGMENT_MEMBERS, OPERATORS, PPM_MAX,
+} from './flag.model.js';
 
 export interface ValidationProblem {
   /** JSON-path-like location, e.g. `environments.production.rules[0].conditions[1].values[0]`. */
@@ -53,7 +55,8 @@ function join(path: string, segment: string | number): string {
 }
 
 /** Literal checks for the operators that parse their values; the others only need strings or numbers. */
-function literalProblem(operator: Condition['operator'], value: string | number, caseInsensitive: boolean): string | undefined {
+function literalProblem(operator: Condition['operator'], value: string | number | boolean, caseInsensitive: boolean): string | undefined {
+  if (typeof value === 'boolean') return 'must be a string or a number (booleans only with in, not_in, equals, not_equals)';
   switch (operator) {
     case 'regex': {
       const text = String(value);
@@ -74,6 +77,8 @@ function literalProblem(operator: Condition['operator'], value: string | number,
 }
 
 const PLAIN_OPERATORS: ReadonlySet<unknown> = new Set(['in', 'not_in', 'equals', 'not_equals', 'contains', 'starts_with', 'ends_with']);
+/** The operators that compare a boolean attribute with a boolean value; the others read text, numbers, times. */
+const BOOLEAN_OPERATORS: ReadonlySet<unknown> = new Set(['in', 'not_in', 'equals', 'not_equals']);
 
 function validateCondition(condition: unknown, out: Problems): void {
   if (!isObject(condition)) {
@@ -99,13 +104,14 @@ function validateCondition(condition: unknown, out: Problems): void {
   const caseInsensitive = c.caseInsensitive === true;
   for (let i = 0; i < values.length; i++) {
     const value: unknown = values[i];
-    if (typeof value !== 'string' && !(typeof value === 'number' && Number.isFinite(value))) {
+    if (typeof value === 'boolean') {
+      if (BOOLEAN_OPERATORS.has(c.operator)) continue;
+    } else if (typeof value !== 'string' && !(typeof value === 'number' && Number.isFinite(value))) {
       out.enter('values');
-      out.add(i, 'must be a string or a finite number');
+      out.add(i, 'must be a string, a finite number or a boolean');
       out.leave();
       continue;
-    }
-    if (!parses) continue;
+    } else if (!parses) continue;
     const problem = literalProblem(c.operator, value, caseInsensitive);
     if (problem !== undefined) {
       out.enter('values');
@@ -289,6 +295,39 @@ function earlierId(rules: unknown[], index: number, id: string): boolean {
   return false;
 }
 
+const utf8 = new TextEncoder();
+const isMetadataValue = (v: unknown): boolean => typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+
+/**
+ * OpenFeature flag metadata is flat: string, finite number and boolean values only (no objects, arrays or null),
+ * at most MAX_METADATA_KEYS keys of at most MAX_METADATA_KEY_LENGTH characters, MAX_METADATA_BYTES as JSON.
+ */
+export function metadataProblems(metadata: unknown, path = 'metadata'): ValidationProblem[] {
+  const out = new Problems(path);
+  validateMetadataAt(metadata, out);
+  return out.list;
+}
+
+function validateMetadata(metadata: unknown, out: Problems): void {
+  out.enter('metadata');
+  validateMetadataAt(metadata, out);
+  out.leave();
+}
+
+function validateMetadataAt(metadata: unknown, out: Problems): void {
+  if (!isObject(metadata)) {
+    out.add(undefined, 'must be an object of string, number and boolean values');
+    return;
+  }
+  const keys = Object.keys(metadata);
+  if (keys.length > MAX_METADATA_KEYS) out.add(undefined, `must have at most ${MAX_METADATA_KEYS} keys`);
+  for (const key of keys) {
+    if (key.length === 0 || key.length > MAX_METADATA_KEY_LENGTH) out.add(key, `keys must be 1..${MAX_METADATA_KEY_LENGTH} characters`);
+    if (!isMetadataValue(metadata[key])) out.add(key, 'must be a string, a finite number or a boolean (metadata is flat)');
+  }
+  if (utf8.encode(JSON.stringify(metadata)).length > MAX_METADATA_BYTES) out.add(undefined, `must be at most ${MAX_METADATA_BYTES} bytes as JSON`);
+}
+
 /**
  * Every problem in a definition, with its path; empty when the flag can be stored and compiled.
  * With `segments`, rule references to unknown segments are problems too. Every environment is
@@ -305,6 +344,8 @@ export function validateFlag(definition: unknown, segments?: ReadonlyMap<string,
   if (d.salt !== undefined && !isNonEmptyString(d.salt)) out.add('salt', 'must be a non-empty string');
   if (d.stickiness !== undefined && !isNonEmptyString(d.stickiness)) out.add('stickiness', 'must be a non-empty string');
   if (d.tags !== undefined && (!Array.isArray(d.tags) || someNot(d.tags, isString))) out.add('tags', 'must be an array of strings');
+
+  if (d.metadata !== undefined) validateMetadata(d.metadata, out);
 
   let variantKeys: Set<string> | null = null;
   if (d.type === 'experiment') {

@@ -4,6 +4,7 @@ export { bucketOf, bucketFromHash, bucketPrefix, bucketWithPrefix, variantSalt }
 export { compileCondition, compileConditions, type Matcher } from './condition.js';
 export { gradualPpm, DEFAULT_STICKINESS } from './rollout.js';
 export { compileFlag, CompiledFlag, variantThresholds, type SegmentLookup } from './compile-flag.js';
-export { validateFlag, validateSegment, FLAG_KEY_PATTERN, type ValidationProblem } from './flag.validation.js';
+export { validateFlag, validateSegment, metadataProblems, FLAG_KEY_PATTERN, type ValidationProblem } from './flag.validation.js';
 export { EvaluationError, FlagValidationError, EnvironmentMismatchError } from './evaluation.errors.js';
 export { EvaluationEngine, type EngineOptions, type LoadReport } from './evaluation.engine.js';
+export { toOpenFeatureResolution, type OpenFeatureResolution } from './openfeature-resolution.js';

@@ -42,12 +42,13 @@ describe('SDK adapters against a real NATS JetStream', () => {
     const client = OpenFeature.getClient(domain);
     const changes: Array<EventDetails | undefined> = [];
     client.addHandler(ProviderEvents.ConfigurationChanged, (details) => void changes.push(details));
-    expect(await client.getBooleanValue('dark-mode', true, { targetingKey: 'u' })).toBe(false);
+    // Disabled: OpenFeature's rule is the caller's default, whatever the flag's off value.
+    expect(await client.getBooleanDetails('dark-mode', true, { targetingKey: 'u' })).toMatchObject({ value: true, reason: 'DISABLED' });
 
     await service.append('flag-dark-mode', toggle(ENV, true), { actor: 'ops' });
     await waitFor('configuration changed', () => changes.length === 1);
     expect(changes[0]).toMatchObject({ flagsChanged: ['dark-mode'], metadata: { version: 2, cause: 'FlagToggled' } });
-    expect(await client.getBooleanDetails('dark-mode', false, { targetingKey: 'u' })).toMatchObject({ value: true, flagMetadata: { version: 2 } });
+    expect(await client.getBooleanDetails('dark-mode', false, { targetingKey: 'u' })).toMatchObject({ value: true, reason: 'STATIC', flagMetadata: {} });
     expect(provider.client.isConnected).toBe(true);
     await OpenFeature.clearProviders(); // closes the provider, which closes the client it created
     expect(provider.client.isConnected).toBe(false);

@@ -10,7 +10,7 @@ const flags: FlagDefinition[] = [
     environments: { [ENV]: { enabled: true, rules: [{ id: 'beta', conditions: [{ attribute: 'plan', operator: 'equals', values: ['beta'] }] }], defaultRollout: { type: 'none' } } },
   },
   {
-    key: 'colour', name: 'colour', type: 'experiment', version: 1, offVariant: 'grey',
+    key: 'colour', name: 'colour', type: 'experiment', version: 1, offVariant: 'grey', metadata: { owner: 'design' },
     variants: [{ key: 'grey', weight: 0, payload: 'grey' }, { key: 'blue', weight: 1, payload: 'blue' }],
     environments: { [ENV]: { enabled: true, defaultRollout: { type: 'all_users' } } },
   },
@@ -38,7 +38,8 @@ describe(RollgateClient.name, () => {
     expect(client.evaluate('beta-users', { userId: 'u', plan: 'beta' }, false)).toMatchObject({ value: true, reason: 'TARGETING_MATCH', ruleId: 'beta', flagVersion: 2 });
     expect(client.evaluate('off-flag', {}, true)).toMatchObject({ value: false, reason: 'DISABLED' });
     expect(client.variant('colour', { userId: 'u' })).toBe('blue');
-    expect(client.evaluate('colour', { userId: 'u' }, 'x')).toMatchObject({ value: 'blue', variant: 'blue', reason: 'SPLIT' });
+    // All the weight on blue: served to everyone, no hash decides.
+    expect(client.evaluate('colour', { userId: 'u' }, 'x')).toMatchObject({ value: 'blue', variant: 'blue', reason: 'STATIC', metadata: { owner: 'design' } });
     expect(client.evaluate('missing', { userId: 'u' }, 42)).toMatchObject({ value: 42, reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND' });
     expect(client.evaluate('on-flag', { userId: 'u' }, 'text')).toMatchObject({ value: 'text', reason: 'ERROR', errorCode: 'TYPE_MISMATCH' });
     expect(client.evaluate('on-flag', 'not a context' as never, false)).toMatchObject({ value: false, errorCode: 'INVALID_CONTEXT' });

@@ -247,6 +247,44 @@ describe(decideFlag.name, () => {
       .then([{ type: 'FlagDetailsChanged', data: { changes: { description: 'new' } } }]);
   });
 
+  describe('flag metadata (OpenFeature flagMetadata: flat string, number and boolean values)', () => {
+    const withMetadata = (metadata: unknown) => ({ ...created.data.flag, metadata } as FlagDefinition);
+
+    it('is stored on create and replaced whole by a details change', () => {
+      const metadata = { team: 'checkout', ticket: 1234, experimental: true };
+      given().when({ type: 'CreateFlag', data: { flag: withMetadata(metadata) } }).then([{ type: 'FlagCreated', data: { flag: withMetadata(metadata) } }]);
+      given(created)
+        .when({ type: 'UpdateFlagDetails', data: { key: 'checkout', changes: { metadata: { team: 'payments' } } } })
+        .then([{ type: 'FlagDetailsChanged', data: { changes: { metadata: { team: 'payments' } } } }]);
+      given(created)
+        .when({ type: 'UpdateFlag', data: { key: 'checkout', details: { metadata: { version: '1.0.2' } } } })
+        .then([{ type: 'FlagDetailsChanged', data: { changes: { metadata: { version: '1.0.2' } } } }]);
+    });
+
+    it.each([
+      ['a nested object', { owner: { team: 'x' } }, 'flag.metadata.owner', 'must be a string, a finite number or a boolean (metadata is flat)'],
+      ['an array', { tags: ['a'] }, 'flag.metadata.tags', 'must be a string, a finite number or a boolean (metadata is flat)'],
+      ['null', { gone: null }, 'flag.metadata.gone', 'must be a string, a finite number or a boolean (metadata is flat)'],
+      ['not an object', 'v1', 'flag.metadata', 'must be an object of string, number and boolean values'],
+      ['too many keys', Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, i])), 'flag.metadata', 'must have at most 32 keys'],
+      ['oversized', { notes: 'x'.repeat(5_000) }, 'flag.metadata', 'must be at most 4096 bytes as JSON'],
+      ['a long key', { ['k'.repeat(101)]: 1 }, `flag.metadata.${'k'.repeat(101)}`, 'keys must be 1..100 characters'],
+    ])('refuses %s with GENERIC.VALIDATION and the path', (_name, metadata, path, message) => {
+      const error = given().when({ type: 'CreateFlag', data: { flag: withMetadata(metadata) } }).thenFails('GENERIC.VALIDATION');
+      expect(error.details).toEqual({ problems: [{ path, message }] });
+    });
+
+    it('refuses bad metadata in a details change under the payload path', () => {
+      const error = given(created)
+        .when({ type: 'UpdateFlag', data: { key: 'checkout', details: { metadata: { nested: { a: 1 } } as never } } })
+        .thenFails('GENERIC.VALIDATION');
+      expect(error.details).toEqual({ problems: [{ path: 'details.metadata.nested', message: 'must be a string, a finite number or a boolean (metadata is flat)' }] });
+      given(created)
+        .when({ type: 'UpdateFlagDetails', data: { key: 'checkout', changes: { metadata: { n: Number.NaN } } } })
+        .thenFails('GENERIC.VALIDATION');
+    });
+  });
+
   describe('over random command sequences', () => {
     const environment = fc.constantFrom('production', 'staging', 'dev');
     const users = fc.array(fc.constantFrom('u1', 'u2', 'u3', 'u4'), { maxLength: 3 });

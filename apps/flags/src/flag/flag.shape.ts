@@ -1,4 +1,4 @@
-import type { ValidationProblem } from '#rollgate/evaluation';
+import { metadataProblems, type ValidationProblem } from '#rollgate/evaluation';
 
 /**
  * Unknown-field checks for the nested definitions class-validator does not walk (a flag, its environments, rules,
@@ -7,9 +7,9 @@ import type { ValidationProblem } from '#rollgate/evaluation';
  */
 const FLAG_FIELDS = new Set([
   'key', 'name', 'description', 'type', 'tags', 'owner', 'variants', 'offVariant', 'environments', 'archived',
-  'version', 'salt', 'stickiness',
+  'version', 'salt', 'stickiness', 'metadata',
 ]);
-export const DETAIL_FIELDS = new Set(['name', 'description', 'tags', 'owner', 'variants', 'offVariant', 'salt', 'stickiness']);
+export const DETAIL_FIELDS = new Set(['name', 'description', 'tags', 'owner', 'variants', 'offVariant', 'salt', 'stickiness', 'metadata']);
 const ENVIRONMENT_FIELDS = new Set(['enabled', 'rules', 'defaultRollout']);
 const RULE_FIELDS = new Set(['id', 'description', 'conditions', 'segments', 'rollout', 'variant']);
 const CONDITION_FIELDS = new Set(['attribute', 'operator', 'values', 'negate', 'caseInsensitive']);
@@ -82,6 +82,7 @@ export function detailsShapeProblems(details: unknown, allowed: Set<string> = DE
   if (!isObject(details)) return [{ path: '$', message: 'must be an object' }];
   unknownFields(details, allowed, '', out);
   textProblems(details, out);
+  if (details['metadata'] !== undefined) out.push(...metadataProblems(details['metadata']));
   if (Array.isArray(details['variants'])) {
     details['variants'].forEach((variant, i) => unknownFields(variant, VARIANT_FIELDS, `variants[${i}]`, out));
   }

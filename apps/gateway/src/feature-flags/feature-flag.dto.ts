@@ -77,6 +77,14 @@ export class CreateFeatureFlagDto extends SeedRolloutFields {
   @MaxLength(100, { each: true })
   tags?: string[];
 
+  @ApiPropertyOptional({
+    description: 'OpenFeature flag metadata: flat string, number and boolean values (<= 32 keys, <= 4 KiB), returned with every evaluation',
+    example: { team: 'checkout', ticket: 'RG-12' },
+  })
+  @IsOptionalNotNull()
+  @IsObject()
+  metadata?: Record<string, string | number | boolean>;
+
   @ApiPropertyOptional()
   @IsOptionalNotNull()
   @IsString()
@@ -117,6 +125,14 @@ export class UpdateFeatureFlagDto extends SeedRolloutFields {
   @IsString()
   @MaxLength(200)
   owner?: string;
+
+  @ApiPropertyOptional({
+    description: 'OpenFeature flag metadata: flat string, number and boolean values (<= 32 keys, <= 4 KiB), returned with every evaluation',
+    example: { team: 'checkout', ticket: 'RG-12' },
+  })
+  @IsOptionalNotNull()
+  @IsObject()
+  metadata?: Record<string, string | number | boolean>;
 
   @ApiPropertyOptional({ type: [VariantDto] })
   @IsOptionalNotNull()

@@ -2,11 +2,15 @@ import type { FlagCommandResult, FlagView } from '#rollgate/contracts';
 import type { FlagDefinition } from '#rollgate/evaluation';
 import { toSnakeCase } from '../http/json-case.js';
 
-/** A flag as the HTTP API shows it: the model in snake_case, plus the seed's `status`. */
-export const presentFlag = (flag: FlagDefinition): Record<string, unknown> => ({
-  ...toSnakeCase<Record<string, unknown>>(flag),
-  status: flag.archived === true ? 'archived' : 'active',
-});
+/** A flag as the HTTP API shows it: the model in snake_case (metadata keys as they were set), plus the seed's `status`. */
+export const presentFlag = (flag: FlagDefinition): Record<string, unknown> => {
+  const { metadata, ...model } = flag;
+  return {
+    ...toSnakeCase<Record<string, unknown>>(model),
+    ...(metadata === undefined ? {} : { metadata }),
+    status: flag.archived === true ? 'archived' : 'active',
+  };
+};
 
 /** A command's reply: the flag after the change, with the version and whether this was a repeat. */
 export const presentCommandResult = (result: FlagCommandResult): Record<string, unknown> => ({
@@ -26,6 +30,7 @@ export interface EvaluationReply {
   version?: number;
   ruleId?: string;
   errorCode?: string;
+  metadata?: Readonly<Record<string, string | number | boolean>>;
   enabled?: boolean;
   on?: boolean;
 }
@@ -39,6 +44,8 @@ export interface EvaluationResponse {
   version: number | null;
   rule_id?: string;
   error_code?: string;
+  /** The flag's metadata (OpenFeature flagMetadata); absent when it has none. */
+  metadata?: Readonly<Record<string, string | number | boolean>>;
 }
 
 const NOT_SERVED = new Set(['DISABLED', 'ERROR']);
@@ -64,6 +71,7 @@ export const presentEvaluation = (key: string, reply: EvaluationReply): Evaluati
   };
   if (reply.ruleId !== undefined) response.rule_id = reply.ruleId;
   if (reply.errorCode !== undefined) response.error_code = reply.errorCode;
+  if (reply.metadata !== undefined) response.metadata = reply.metadata;
   return response;
 };
 

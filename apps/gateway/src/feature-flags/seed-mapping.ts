@@ -93,7 +93,7 @@ const variantsOf = (variants: readonly VariantDto[]) =>
   variants.map((v) => (v.payload === undefined ? { key: v.key, weight: v.weight } : { key: v.key, weight: v.weight, payload: v.payload }));
 
 const SIMPLE_FIELDS = [
-  'name', 'display_name', 'description', 'flag_type', 'target_environments', 'variants', 'tags', 'owner',
+  'name', 'display_name', 'description', 'flag_type', 'target_environments', 'variants', 'tags', 'owner', 'metadata',
   'rollout_strategy', 'rollout_percentage', 'user_ids', 'target_users', 'gradual_duration_hours', 'gradual_steps',
   'gradual_start',
 ] as const;
@@ -110,9 +110,11 @@ export const flagFromCreate = (dto: CreateFeatureFlagDto, now: number): NewFlag 
     if (mixed.length > 0) {
       throw invalid(mixed.map((path) => ({ path, message: 'must not be sent together with flag' })));
     }
-    const flag = toCamelCase<NewFlag & { version?: unknown; archived?: unknown }>(dto.flag);
+    // Metadata keys are the user's names (like `environments` keys): kept as sent.
+    const { metadata, ...model } = dto.flag;
+    const flag = toCamelCase<NewFlag & { version?: unknown; archived?: unknown }>(model);
     const { version: _version, archived: _archived, ...definition } = flag;
-    return definition;
+    return metadata === undefined ? definition : { ...definition, metadata: metadata as NewFlag['metadata'] };
   }
   const key = dto.name!;
   const type = dto.flag_type ?? 'boolean';
@@ -137,6 +139,7 @@ export const flagFromCreate = (dto: CreateFeatureFlagDto, now: number): NewFlag 
   if (dto.tags !== undefined) flag.tags = dto.tags;
   if (dto.owner !== undefined) flag.owner = dto.owner;
   if (dto.variants !== undefined) flag.variants = variantsOf(dto.variants);
+  if (dto.metadata !== undefined) flag.metadata = dto.metadata;
   return flag;
 };
 
@@ -204,6 +207,7 @@ export const updateFromBody = (dto: UpdateFeatureFlagDto): UpdateChanges => {
   if (dto.tags !== undefined) details.tags = dto.tags;
   if (dto.owner !== undefined) details.owner = dto.owner;
   if (dto.variants !== undefined) details.variants = variantsOf(dto.variants);
+  if (dto.metadata !== undefined) details.metadata = dto.metadata;
   if (Object.keys(details).length > 0) changes.details = details;
   if (hasRolloutFields(dto)) changes.rollout = strategyInputOf(strategyOf(dto)!, dto);
   if (dto.target_environments !== undefined) changes.targetEnvironments = dto.target_environments;

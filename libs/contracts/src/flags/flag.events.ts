@@ -7,7 +7,7 @@ import type { EnvironmentConfig, FlagDefinition, Rollout, Rule, Segment, Variant
  */
 export type FlagDetails = Pick<
   FlagDefinition,
-  'name' | 'description' | 'tags' | 'owner' | 'variants' | 'offVariant' | 'salt' | 'stickiness'
+  'name' | 'description' | 'tags' | 'owner' | 'variants' | 'offVariant' | 'salt' | 'stickiness' | 'metadata'
 >;
 
 export interface FlagEventMap {

@@ -3,12 +3,11 @@ import {
   OpenFeatureEventEmitter,
   ProviderEvents,
   type EvaluationContext as OfContext,
-  type FlagMetadata,
   type JsonValue as OfJsonValue,
   type Provider,
   type ResolutionDetails,
 } from '@openfeature/server-sdk';
-import type { EvaluationContext, EvaluationResult, JsonValue } from '#rollgate/evaluation';
+import { toOpenFeatureResolution, type EvaluationContext, type EvaluationResult, type JsonValue } from '#rollgate/evaluation';
 import { RollgateClient, type RollgateClientOptions } from '../rollgate.client.js';
 
 /**
@@ -91,7 +90,7 @@ export class RollgateProvider implements Provider {
       return { value: defaultValue, reason: 'ERROR', errorCode: ErrorCode.PROVIDER_NOT_READY, errorMessage: 'Rollgate client not ready' };
     }
     const result = client.evaluate(flagKey, toRollgateContext(context), defaultValue);
-    return toResolution(flagKey, result, client.environment);
+    return toResolution(flagKey, result, defaultValue, client.environment);
   }
 }
 
@@ -100,26 +99,14 @@ function toRollgateContext(context: OfContext): EvaluationContext {
   return { ...context, userId: context.targetingKey };
 }
 
-const ERROR_CODES: Record<NonNullable<EvaluationResult['errorCode']>, ErrorCode> = {
-  FLAG_NOT_FOUND: ErrorCode.FLAG_NOT_FOUND,
-  TYPE_MISMATCH: ErrorCode.TYPE_MISMATCH,
-  INVALID_CONTEXT: ErrorCode.INVALID_CONTEXT,
-  TARGETING_KEY_MISSING: ErrorCode.TARGETING_KEY_MISSING,
-  PARSE_ERROR: ErrorCode.PARSE_ERROR,
-  GENERAL: ErrorCode.GENERAL,
-};
-
-function toResolution<T>(flagKey: string, result: EvaluationResult<T>, environment: string): ResolutionDetails<T> {
-  if (result.errorCode !== undefined) {
-    return {
-      value: result.value,
-      reason: 'ERROR',
-      errorCode: ERROR_CODES[result.errorCode] ?? ErrorCode.GENERAL,
-      errorMessage: `${result.errorCode}: ${flagKey} in ${environment}`,
-    };
+/** OpenFeature's ResolutionDetails from the shared mapping (the gateway's OFREP answers with the same one). */
+function toResolution<T extends JsonValue>(flagKey: string, result: EvaluationResult<T>, defaultValue: T, environment: string): ResolutionDetails<T> {
+  const resolution = toOpenFeatureResolution(result, defaultValue, flagKey);
+  const details: ResolutionDetails<T> = { value: resolution.value, reason: resolution.reason, flagMetadata: resolution.flagMetadata };
+  if (resolution.variant !== undefined) details.variant = resolution.variant;
+  if (resolution.errorCode !== undefined) {
+    details.errorCode = resolution.errorCode as ErrorCode;
+    details.errorMessage = `${resolution.errorMessage} (environment ${environment})`;
   }
-  const flagMetadata: FlagMetadata = { environment };
-  if (result.flagVersion !== undefined) flagMetadata['version'] = result.flagVersion;
-  if (result.ruleId !== undefined) flagMetadata['ruleId'] = result.ruleId;
-  return { value: result.value, variant: result.variant, reason: result.reason, flagMetadata };
+  return details;
 }
