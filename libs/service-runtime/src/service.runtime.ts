@@ -90,7 +90,7 @@ export class ServiceRuntime implements OnApplicationBootstrap, BeforeApplication
         error: (message) => this.logger.error(message),
       },
     });
-    await ensureEventStream(jsm, publisher.target);
+    await ensureEventStream(jsm, publisher.target, { replicas: this.env.ROLLGATE_STREAM_REPLICAS });
     this.publisher = publisher;
     this.nats.register(publisher);
     publisher.start();
