@@ -90,8 +90,16 @@ export class ServiceRuntime implements OnApplicationBootstrap, BeforeApplication
     this.publisher = publisher;
     this.nats.register(publisher);
     publisher.start();
+    this.recheckOnReconnect(publisher);
     // A command's events leave for JetStream right after its commit instead of at the next idle poll.
     this.commands.onCommitted(() => publisher.wake());
+  }
+
+  /** A reconnect may follow a partition in which another replica took the lead: the leader asks again. */
+  private recheckOnReconnect(publisher: EventPublisher): void {
+    void (async () => {
+      for await (const status of this.nc.status()) if (status.type === 'reconnect') publisher.recheckLeadership();
+    })();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
