@@ -40,6 +40,7 @@ beforeAll(async () => {
     services: SERVICES,
     nats: cluster,
     replicas: { flags: 2, rollback: 2, canary: 2, gateway: 2 },
+    parallel: true,
     env: {
       flags: { ...replicated, ROLLGATE_FLAGS_SEED: 'false' },
       rollback: { ...replicated, ROLLGATE_ROLLBACK_SEED: 'false' },

@@ -45,6 +45,8 @@ export interface SystemOptions {
    * do in production. Reach them by index with `replicaUrl`, `killReplica` (index 0 is the one `httpUrl` names).
    */
   replicas?: Partial<Record<ServiceName, number>>;
+  /** Boot the services side by side instead of one after the other (for suites that start many processes). */
+  parallel?: boolean;
 }
 
 const urlFor = databaseUrlFor;
@@ -278,15 +280,21 @@ export class RollgateSystem {
       };
       const service: RunningService = { name, port, env, child: null, output: [] };
       this.services.set(name, service);
-      if (OWNS_DATABASE[name]) await this.migrate(service);
-      await this.launch(service);
+      const primaryReady = (async () => {
+        if (OWNS_DATABASE[name]) await this.migrate(service);
+        await this.launch(service);
+      })();
+      if (options.parallel) {
+        primaryReady.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+        launching.push(primaryReady);
+      } else await primaryReady;
       const extra: RunningService[] = [];
       for (let i = 1; i < (options.replicas?.[name] ?? 1); i++) {
         const replicaPort = await freePort();
         const replica: RunningService = { name, port: replicaPort, env: { ...env, ROLLGATE_HTTP_PORT: String(replicaPort) }, child: null, output: [] };
         extra.push(replica);
-        // Replicas start while the next service boots; the system is up once all of them are ready.
-        const launched = this.launch(replica);
+        // Replicas start (after their service's migrations) while the next service boots.
+        const launched = primaryReady.then(() => this.launch(replica));
         launched.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
         launching.push(launched);
       }
