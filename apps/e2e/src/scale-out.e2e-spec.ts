@@ -1,9 +1,9 @@
 import { jest } from '@jest/globals';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { eventStreamName } from '#rollgate/contracts';
 import { startNatsCluster, waitFor, type NatsCluster } from '#rollgate/testing';
-import { RollgateSystem, mapLimit, uniqueKey, type ServiceName } from './harness/index.js';
+import { RollgateSystem, mapLimit, streamMessages, uniqueKey, type ServiceName } from './harness/index.js';
 import { ENVIRONMENT, expectConverged, observedClients, type ObservedClient } from './harness/sdk.js';
 
 jest.setTimeout(180_000);
@@ -103,27 +103,6 @@ async function publisherLeader(): Promise<number> {
   });
 }
 
-interface StreamMessage {
-  seq: number;
-  eventId: string;
-  timestampMs: number;
-}
-
-/** Every message of the flags stream in sequence order, read as admin through an ordered consumer. */
-async function streamMessages(): Promise<StreamMessage[]> {
-  const jsm = await jetstreamManager(admin);
-  const last = (await jsm.streams.info(STREAM)).state.last_seq;
-  const consumer = await jetstream(admin).consumers.get(STREAM);
-  const messages: StreamMessage[] = [];
-  const iterator = await consumer.consume();
-  for await (const m of iterator) {
-    messages.push({ seq: m.seq, eventId: m.headers?.get('Nats-Msg-Id') ?? '', timestampMs: m.info.timestampNanos / 1e6 });
-    if (m.seq >= last) break;
-  }
-  await iterator.close();
-  return messages;
-}
-
 const largestGap = (times: number[]): { ms: number; at: number } => {
   let gap = { ms: 0, at: 0 };
   for (let i = 1; i < times.length; i++) if (times[i]! - times[i - 1]! > gap.ms) gap = { ms: times[i]! - times[i - 1]!, at: times[i - 1]! };
@@ -185,10 +164,7 @@ it(`${CHANGES} flag changes through two replicas of every service survive kill -
   const log = await system.sql<{ event_id: string; command_id: string | null }>(
     `SELECT event_id::text, metadata->>'commandId' AS command_id FROM es.events ORDER BY transaction_id, global_position`,
   );
-  const messages = await waitFor('the stream caught up with the log', async () => {
-    const read = await streamMessages();
-    return read.length >= log.length ? read : undefined;
-  }, { timeoutMs: 60_000, intervalMs: 500 });
+  const messages = await streamMessages(cluster, STREAM, log.length);
   expect(messages.map((m) => m.eventId)).toEqual(log.map((e) => e.event_id));
   expect(messages.map((m) => m.seq)).toEqual(messages.map((_, i) => i + 1));
 

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { queueGroup } from '#rollgate/contracts';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { NATS_CONNECTION, natsLogin, natsMicroserviceOptions, natsServers } from '#rollgate/messaging';
+import { NATS_CONNECTION, NatsLifecycle, natsLogin, natsMicroserviceOptions, natsServers } from '#rollgate/messaging';
 import {
   createLogger,
   createValidationPipe,
@@ -35,7 +35,8 @@ export async function createServiceApp<Env extends ServiceEnv>(
   registerCorrelationIdHooks(app.getHttpAdapter().getInstance());
   app.useGlobalFilters(new HttpErrorFilter());
   app.useGlobalPipes(createValidationPipe());
-  app.enableShutdownHooks();
+  // Exit 0 after a clean shutdown (Nest would otherwise re-raise the signal), 1 after a failed one.
+  app.enableShutdownHooks([], { useProcessExit: true });
   const microservice = app.connectMicroservice(
     natsMicroserviceOptions({
       servers: natsServers(env),
@@ -49,6 +50,11 @@ export async function createServiceApp<Env extends ServiceEnv>(
   microservice.useGlobalPipes(createValidationPipe());
   microservice.useGlobalFilters(new RpcErrorFilter());
   const nc = app.get<NatsConnection>(NATS_CONNECTION);
+  // Nest closes microservices after every beforeApplicationShutdown hook (the publisher, the runners, the main
+  // connection's drain), so requests kept arriving at a stopping replica and timed out. Its transport's close
+  // (unsubscribe, a grace period for the held requests, then disconnect) runs first instead.
+  const server = (microservice as unknown as { serverInstance: { close(): Promise<void> } }).serverInstance;
+  app.get(NatsLifecycle).registerIntake({ stop: () => server.close() });
   microservice.useGlobalInterceptors(new NatsCorrelationInterceptor(), new ReplySizeInterceptor(() => maxReplyBytes(nc)));
   // init() runs the bootstrap hooks (catch-ups, seeds) before any subscription exists.
   await app.init();

@@ -202,6 +202,17 @@ export class RollgateSystem {
     await exited;
   }
 
+  /** SIGTERM to one replica, as Kubernetes stops a pod; resolves with its exit code once it exited. */
+  async stopReplica(name: ServiceName, index: number): Promise<number | null> {
+    const service = this.replica(name, index);
+    const child = service.child;
+    service.child = null;
+    if (!child || child.exitCode !== null) return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+    child.kill('SIGTERM');
+    return exited;
+  }
+
   private replica(name: ServiceName, index: number): RunningService {
     const replica = this.replicasOf(name)[index];
     if (!replica) throw new Error(`${name} has no replica ${index}`);
