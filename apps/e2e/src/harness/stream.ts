@@ -10,22 +10,30 @@ export interface StreamMessage {
 }
 
 /**
- * Every message of `stream` in sequence order, read as admin through an ordered consumer; `minimum` waits (up
- * to `timeoutMs`) until the stream holds at least that many, e.g. the log's count while the publisher catches up.
+ * Every message of `stream` in sequence order, read as admin through an ordered consumer; `minimum` reads again
+ * (up to `timeoutMs`) until the stream holds at least that many, e.g. the log's count while the publisher catches up.
  */
 export async function streamMessages(nats: NatsAccess, stream: string, minimum = 0, timeoutMs = 60_000): Promise<StreamMessage[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const messages = await readStream(nats, stream);
+      if (messages.length >= minimum || Date.now() > deadline) return messages;
+    } catch (error) {
+      // A cluster that just lost a node answers the JetStream API slowly for a while.
+      if (Date.now() > deadline) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+async function readStream(nats: NatsAccess, stream: string): Promise<StreamMessage[]> {
   const nc = await connect({ ...nats.options('admin'), servers: nats.url.split(','), name: 'e2e-stream-reader' });
   try {
-    const jsm = await jetstreamManager(nc);
-    const deadline = Date.now() + timeoutMs;
-    let last = (await jsm.streams.info(stream)).state.last_seq;
-    while (last < minimum && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      last = (await jsm.streams.info(stream)).state.last_seq;
-    }
+    const last = (await (await jetstreamManager(nc, { timeout: 10_000 })).streams.info(stream)).state.last_seq;
     const messages: StreamMessage[] = [];
     if (last === 0) return messages;
-    const iterator = await (await jetstream(nc).consumers.get(stream)).consume();
+    const iterator = await (await jetstream(nc, { timeout: 10_000 }).consumers.get(stream)).consume();
     for await (const m of iterator) {
       messages.push({ seq: m.seq, eventId: m.headers?.get('Nats-Msg-Id') ?? '', timestampMs: m.info.timestampNanos / 1e6 });
       if (m.seq >= last) break;
