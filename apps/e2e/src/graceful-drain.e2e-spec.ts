@@ -6,10 +6,11 @@ import { RollgateSystem, streamMessages, uniqueKey } from './harness/index.js';
 jest.setTimeout(120_000);
 
 /**
- * A pod's stop (deploy/base: preStop, then SIGTERM): SIGTERM to the flags replica that leads the publisher while
- * changes keep coming through the gateway. It exits 0, no request fails (the commands it held are answered, new
- * ones go to the other replica of the queue group), the other replica takes the publisher lease, and the stream
- * still holds every event of the log once and in order.
+ * A pod's stop (deploy/base: preStop, then SIGTERM), under load. SIGTERM to the flags replica that leads the
+ * publisher: it exits 0, no request fails (the commands it held are answered, new ones go to the other replica of
+ * the queue group), the other replica takes the publisher lease, and the stream still holds every event of the log
+ * once and in order. SIGTERM to a gateway replica: it exits 0 at once although clients keep connections alive,
+ * every request it accepted is answered (none 5xx), and the client's next request goes to the other replica.
  */
 const FLAGS = '/api/v1/feature-flags';
 const FLAG_COUNT = 10;
@@ -20,7 +21,7 @@ let system: RollgateSystem;
 beforeAll(async () => {
   system = await RollgateSystem.start({
     services: ['flags', 'gateway'],
-    replicas: { flags: 2 },
+    replicas: { flags: 2, gateway: 2 },
     parallel: true,
     env: { flags: { ROLLGATE_FLAGS_SEED: 'false' } },
   });
@@ -64,4 +65,52 @@ it('stops the leading flags replica on SIGTERM without failing a request or losi
   expect(log).toHaveLength(FLAG_COUNT * (1 + PER_FLAG));
   const published = await streamMessages(system.nats, eventStreamName('flags'), log.length);
   expect(published.map((m) => m.eventId)).toEqual(log.map((e) => e.event_id));
+});
+
+it('stops a gateway replica on SIGTERM: it exits 0, requests in flight are answered, none 5xx, each change applied once', async () => {
+  const WORKERS = 8;
+  const PER_WORKER = 40;
+  const keys = Array.from({ length: WORKERS }, (_, w) => uniqueKey(`gwdrain${w}`));
+  for (const key of keys) expect((await system.api('POST', FLAGS, { name: key, rollout_percentage: 50, target_environments: ['production'] })).status).toBe(201);
+  const serverErrors: string[] = [];
+  let refused = 0;
+  let answeredByStopping = 0;
+  let stopping = false;
+  let gone = false;
+  let stopped: Promise<number | null> | undefined;
+  const put = (replica: number, key: string, i: number): Promise<Response> =>
+    fetch(`${system.replicaUrl('gateway', replica)}${FLAGS}/${key}/environments/production/rollout`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${system.adminToken}`, 'content-type': 'application/json', 'idempotency-key': `${key}-${i}` },
+      body: JSON.stringify({ rollout_percentage: (i % 99) + 1 }),
+    });
+  await Promise.all(
+    keys.map(async (key, w) => {
+      for (let i = 0; i < PER_WORKER; i++) {
+        // Replica 1 until it refuses (a client whose load balancer has not noticed yet), then replica 0.
+        for (;;) {
+          const replica = gone ? 0 : 1;
+          try {
+            const response = await put(replica, key, i);
+            if (response.status >= 500) serverErrors.push(`${key} #${i} on replica ${replica}: ${response.status} ${await response.text()}`);
+            else expect(response.status).toBe(200);
+            if (replica === 1 && stopping) answeredByStopping++;
+            break;
+          } catch {
+            refused++; // no longer listening, or a keep-alive connection it closed: the same key to the other replica
+            gone = true;
+          }
+        }
+        if (w === 0 && i === 10) {
+          stopping = true;
+          stopped = system.stopReplica('gateway', 1);
+        }
+      }
+    }),
+  );
+  expect(serverErrors).toEqual([]);
+  expect(await stopped).toBe(0);
+  expect(refused).toBeGreaterThan(0);
+  for (const key of keys) expect((await system.api('GET', `${FLAGS}/${key}`)).body.version).toBe(1 + PER_WORKER);
+  process.stdout.write(`gateway drain: ${answeredByStopping} request(s) answered by the stopping replica, ${refused} refused and sent to the other\n`);
 });

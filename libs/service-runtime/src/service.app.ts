@@ -5,6 +5,7 @@ import { queueGroup } from '#rollgate/contracts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { NATS_CONNECTION, NatsLifecycle, natsLogin, natsMicroserviceOptions, natsServers } from '#rollgate/messaging';
 import {
+  closeHttp,
   createLogger,
   createValidationPipe,
   HttpErrorFilter,
@@ -18,6 +19,12 @@ import { maxReplyBytes, ReplySizeInterceptor } from './reply-size.interceptor.js
 import type { ServiceDefinition } from './service.definition.js';
 import type { ServiceEnv } from './service.env.js';
 import { ServiceModule } from './service.module.js';
+
+/** What the shutdown needs of Nest's NATS server, which keeps its subscriptions to itself. */
+interface NatsServerInternals {
+  subscriptions: { drain(): Promise<void> }[];
+  close(): Promise<void>;
+}
 
 /**
  * The hybrid app of a service: Fastify for /health and /metrics, Nest's NATS transport (raw envelopes, the
@@ -51,10 +58,18 @@ export async function createServiceApp<Env extends ServiceEnv>(
   microservice.useGlobalFilters(new RpcErrorFilter());
   const nc = app.get<NatsConnection>(NATS_CONNECTION);
   // Nest closes microservices after every beforeApplicationShutdown hook (the publisher, the runners, the main
-  // connection's drain), so requests kept arriving at a stopping replica and timed out. Its transport's close
-  // (unsubscribe, a grace period for the held requests, then disconnect) runs first instead.
-  const server = (microservice as unknown as { serverInstance: { close(): Promise<void> } }).serverInstance;
-  app.get(NatsLifecycle).registerIntake({ stop: () => server.close() });
+  // connection's drain), so requests kept arriving at a stopping replica and timed out. The intake stops first
+  // instead: its subscriptions drain (the server stops routing to this replica; requests already delivered are
+  // still handled, where Nest's close would unsubscribe and drop them), then the transport's own close (a grace
+  // period for the replies, then disconnect).
+  const server = (microservice as unknown as { serverInstance: NatsServerInternals }).serverInstance;
+  app.get(NatsLifecycle).registerIntake({
+    stop: async () => {
+      await Promise.allSettled(server.subscriptions.map((subscription) => subscription.drain()));
+      await server.close();
+    },
+  });
+  app.get(NatsLifecycle).registerIntake({ stop: () => closeHttp(app.getHttpAdapter().getInstance()) });
   microservice.useGlobalInterceptors(new NatsCorrelationInterceptor(), new ReplySizeInterceptor(() => maxReplyBytes(nc)));
   // init() runs the bootstrap hooks (catch-ups, seeds) before any subscription exists.
   await app.init();
