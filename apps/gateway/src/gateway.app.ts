@@ -4,7 +4,9 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { DestinationStream } from 'pino';
 import { Registry } from 'prom-client';
+import { NatsLifecycle } from '#rollgate/messaging';
 import {
+  closeHttp,
   HttpErrorFilter,
   PinoLoggerService,
   createLogger,
@@ -56,7 +58,10 @@ export const createGatewayApp = async (
   app.useGlobalFilters(new HttpErrorFilter());
   app.useGlobalPipes(createValidationPipe());
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health/live', 'health/ready', 'metrics'] });
-  app.enableShutdownHooks();
+  // Exit 0 after a clean shutdown (Nest would otherwise re-raise the signal). HTTP stops first, while NATS is still
+  // up for the requests in flight: Nest closes it only after the connection drained, and waits out keep-alives.
+  app.enableShutdownHooks([], { useProcessExit: true });
+  app.get(NatsLifecycle).registerIntake({ stop: () => closeHttp(fastify) });
 
   const document = SwaggerModule.createDocument(
     app,

@@ -186,6 +186,34 @@ describe(CommandHandler.name, () => {
     await add('b', 3);
     expect(await handler.load(counter, 'c1', { toVersion: 1 })).toMatchObject({ state: 2, version: 1 });
   });
+
+  it('reports each command to its metrics: applied, noop, duplicate, rejected, failed, and the retries and appends', async () => {
+    const handled: string[] = [];
+    const appended: number[] = [];
+    const retried: string[] = [];
+    handler = new CommandHandler({
+      store,
+      retry: { maxAttempts: 3, delayMs: () => 0 },
+      metrics: {
+        handled: (command, result, seconds) => {
+          expect(seconds).toBeGreaterThanOrEqual(0);
+          handled.push(`${command}:${result}`);
+        },
+        appended: (events) => appended.push(events),
+        retried: (command) => retried.push(command),
+      },
+    });
+    await add('a', 2);
+    await add('b', 0);
+    await add('a', 2);
+    await expect(add('a', 5)).rejects.toMatchObject({ code: 'TEST.IDEMPOTENCY_KEY_REUSED' });
+    await expect(add('c', -1)).rejects.toThrow('negative');
+    store.interlopers = 1;
+    await add('d', 1);
+    expect(handled).toEqual(['Add:applied', 'Add:noop', 'Add:duplicate', 'Add:rejected', 'Add:failed', 'Add:applied']);
+    expect(appended).toEqual([1, 1]);
+    expect(retried).toEqual(['Add']);
+  });
 });
 
 describe(canonicalJson.name, () => {

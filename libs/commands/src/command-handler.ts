@@ -12,7 +12,7 @@ import {
   type RecordedEvent,
   type SqlClient,
 } from '#rollgate/event-store';
-import { currentCorrelationId } from '#rollgate/platform';
+import { currentCorrelationId, httpStatusOf, RollgateError } from '#rollgate/platform';
 import { applyDecided, foldEvents, streamIdOf, type AggregateType, type DomainEvent, type Folded } from './aggregate.js';
 import { CommandIdConflictError, EventTooLargeError, IdempotencyKeyReusedError, StreamVersionConflictError } from './command.errors.js';
 import { DEFAULT_MAX_EVENT_BYTES, eventWireBytes } from './event-size.js';
@@ -68,8 +68,21 @@ export interface LoadedStream<State> extends Folded<State> {
   events: RecordedEvent[];
 }
 
+/** How a command ended, for metrics: `noop` decided no events, `rejected` is a 4xx answer, `failed` anything else. */
+export type CommandResult = 'applied' | 'noop' | 'duplicate' | 'conflict' | 'rejected' | 'failed';
+
+/** Hooks for the service's metrics registry; all optional. */
+export interface CommandMetrics {
+  handled?(commandType: string, result: CommandResult, seconds: number): void;
+  /** One committed append of `events` events that took `seconds` (the transaction, inline projection included). */
+  appended?(events: number, seconds: number): void;
+  /** An append lost a version race and the command is decided again. */
+  retried?(commandType: string): void;
+}
+
 export interface CommandHandlerOptions {
   store: CommandStore;
+  metrics?: CommandMetrics;
   retry?: RetryPolicy;
   /** A read model written in the append's transaction (read-your-writes); Postgres store only. */
   inline?: (events: readonly RecordedEvent[], tx: SqlClient) => Promise<void>;
@@ -122,6 +135,25 @@ export class CommandHandler {
     decide: Decide<State, Command, Event>,
     request: CommandRequest<Command>,
   ): Promise<CommandOutcome<State>> {
+    const metrics = this.options.metrics;
+    if (metrics?.handled === undefined) return this.decideAndAppend(aggregate, decide, request);
+    const started = process.hrtime.bigint();
+    const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
+    try {
+      const outcome = await this.decideAndAppend(aggregate, decide, request);
+      metrics.handled(request.commandType, outcome.duplicate ? 'duplicate' : outcome.appended === 0 ? 'noop' : 'applied', seconds());
+      return outcome;
+    } catch (error) {
+      metrics.handled(request.commandType, resultOf(error), seconds());
+      throw error;
+    }
+  }
+
+  private async decideAndAppend<State, Event extends DomainEvent, Command>(
+    aggregate: AggregateType<State, Event>,
+    decide: Decide<State, Command, Event>,
+    request: CommandRequest<Command>,
+  ): Promise<CommandOutcome<State>> {
     const streamId = streamIdOf(aggregate, request.key);
     const requestHash = request.origin.requestHash ?? requestHashOf(request.commandType, request.command);
     const earlier = await this.options.store.findCommand(request.origin.commandId);
@@ -145,6 +177,7 @@ export class CommandHandler {
         if (request.expectedVersion !== undefined || attempt >= this.retry.maxAttempts) {
           throw new StreamVersionConflictError(aggregate.area, streamId, request.expectedVersion ?? current.version, undefined, error);
         }
+        this.options.metrics?.retried?.(request.commandType);
         await new Promise((resolve) => setTimeout(resolve, this.retry.delayMs(attempt)));
       }
     }
@@ -168,6 +201,7 @@ export class CommandHandler {
   ): Promise<CommandOutcome<State>> {
     const streamId = streamIdOf(aggregate, request.key);
     let last: AllPosition | undefined;
+    const started = process.hrtime.bigint();
     const result = await this.options.store.append(
       streamId,
       events.map((event) => ({ type: event.type, data: event.data, metadata })),
@@ -195,6 +229,7 @@ export class CommandHandler {
       };
       return this.duplicateOf(aggregate, request, requestHash, earlier);
     }
+    this.options.metrics?.appended?.(events.length, Number(process.hrtime.bigint() - started) / 1e9);
     for (const listener of this.committed) listener();
     if (last !== undefined) await this.options.afterCommit?.(last);
     const next = applyDecided(aggregate, current, events);
@@ -217,6 +252,11 @@ export class CommandHandler {
     return { key: request.key, streamId, state: then.state, version: earlier.version, position: earlier.position, duplicate: true, appended: 0 };
   }
 }
+
+const resultOf = (error: unknown): CommandResult => {
+  if (error instanceof StreamVersionConflictError) return 'conflict';
+  return error instanceof RollgateError && httpStatusOf(error.code) < 500 ? 'rejected' : 'failed';
+};
 
 const metadataOf = (origin: CommandOrigin): EventMetadata => ({
   actor: origin.actor,

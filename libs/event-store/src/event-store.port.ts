@@ -114,6 +114,11 @@ export interface LeaderLease {
   readonly name: string;
   /** Resolves when leadership is lost (connection dropped); the holder must stop acting. */
   readonly lost: Promise<void>;
+  /**
+   * Asks the lock's holder whether the lease still holds (a round trip on its connection); false, and `lost`
+   * resolved, when it does not. For after a reconnect, when a half-open connection may hide a lost lock.
+   */
+  verify(): Promise<boolean>;
   release(): Promise<void>;
 }
 

@@ -102,6 +102,7 @@ export class EventPublisher {
   private readonly logger: PublisherLogger;
   private readonly loop: WakeableLoop;
   private leading = false;
+  private recheckRequested = false;
   private position: AllPosition = START;
   private publishedTotal = 0;
   private parkedTotal = 0;
@@ -137,6 +138,16 @@ export class EventPublisher {
     this.loop.wake();
   }
 
+  /**
+   * After a NATS (or database) reconnect: the leader stops after its in-flight window, asks the database whether
+   * its lease still holds, and resumes from what the stream holds, or steps down. A standby ignores it.
+   */
+  recheckLeadership(): void {
+    if (!this.leading) return;
+    this.recheckRequested = true;
+    this.loop.wake();
+  }
+
   status(): { leader: boolean; position: AllPosition; published: number; parked: number } {
     return { leader: this.leading, position: this.position, published: this.publishedTotal, parked: this.parkedTotal };
   }
@@ -166,11 +177,20 @@ export class EventPublisher {
       lost = true;
       this.loop.wake();
     });
-    const active = (): boolean => this.loop.isRunning && !lost;
+    const active = (): boolean => this.loop.isRunning && !lost && !this.recheckRequested;
     // After a rejected lastMsgID whose reconcile shows the stream did not move, the server's last-msg-id memory
     // is stale (e.g. after a server restart): publish the next event once without the expectation.
     let staleLastMsgId: string | undefined;
-    while (active()) {
+    for (;;) {
+      if (this.recheckRequested) {
+        this.recheckRequested = false;
+        if (!(await lease.verify())) {
+          this.logger.warn(`${this.name}: lease lost across a reconnect; stepping down`);
+          return;
+        }
+        this.logger.log(`${this.name}: lease holds after a reconnect; resuming from the stream`);
+      }
+      if (!active()) return;
       let resume: Resume;
       try {
         resume = await this.reconcile();
@@ -184,7 +204,7 @@ export class EventPublisher {
       staleLastMsgId = undefined;
       try {
         await this.publishFrom(resume, active, skipExpectFor);
-        return; // stopped or lost
+        if (!this.recheckRequested) return; // stopped or lost
       } catch (err) {
         if (err instanceof LeadershipLost) {
           this.logger.warn(`${this.name}: checkpoint moved by another runner; stepping down`);

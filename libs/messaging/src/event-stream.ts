@@ -37,6 +37,11 @@ export const streamFilter = (t: EventStreamTarget): string => `${t.subjectRoot}.
 export interface EnsureEventStreamOptions {
   /** Dedupe window for `Nats-Msg-Id`; 2 min by default (research P9). */
   duplicateWindowMs?: number;
+  /**
+   * Copies JetStream keeps of the stream: 1 on a single server, 3 (or 5) on a cluster so the stream survives the
+   * loss of a node. An existing stream is updated to it (2.9 moves replicas on update).
+   */
+  replicas?: number;
 }
 
 /**
@@ -59,7 +64,7 @@ export async function ensureEventStream(
     allow_rollup_hdrs: false,
     deny_delete: true,
     deny_purge: true,
-    num_replicas: 1,
+    num_replicas: options.replicas ?? 1,
   };
   try {
     const existing = await jsm.streams.info(target.stream);

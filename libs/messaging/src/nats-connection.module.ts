@@ -1,6 +1,7 @@
 import {
   type BeforeApplicationShutdown,
   type DynamicModule,
+  type OnModuleDestroy,
   Inject,
   Injectable,
   Logger,
@@ -68,18 +69,32 @@ export function logNatsStatus(nc: NatsConnection, logger: Pick<Logger, 'log' | '
 }
 
 /**
- * Owns the shutdown order: registered stoppables (consumers, the publisher) stop first, then the connection
- * drains, so in-flight handlers finish and their acks still reach the server.
+ * Owns the shutdown order. Intakes (the queue-group subscriptions of commands and queries) stop first, in the
+ * first shutdown hook, while everything their in-flight handlers need still runs: the other replicas of the group
+ * take new requests, and the held ones are answered. Then the registered stoppables (consumers, the publisher)
+ * stop, then the connection drains, so in-flight handlers finish and their acks still reach the server.
  */
 @Injectable()
-export class NatsLifecycle implements BeforeApplicationShutdown {
+export class NatsLifecycle implements OnModuleDestroy, BeforeApplicationShutdown {
   private readonly logger = new Logger('Nats');
   private readonly stoppables = new Set<Stoppable>();
+  private readonly intakes = new Set<Stoppable>();
 
   constructor(@Inject(NATS_CONNECTION) readonly connection: NatsConnection) {}
 
   register(stoppable: Stoppable): void {
     this.stoppables.add(stoppable);
+  }
+
+  /** Something that takes requests and must stop before anything its handlers use does. */
+  registerIntake(intake: Stoppable): void {
+    this.intakes.add(intake);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    const results = await Promise.allSettled([...this.intakes].map((s) => s.stop()));
+    for (const r of results) if (r.status === 'rejected') this.logger.error(`intake stop failed: ${String(r.reason)}`);
+    this.intakes.clear();
   }
 
   ready(timeoutMs?: number): Promise<boolean> {

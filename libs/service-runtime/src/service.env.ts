@@ -26,4 +26,11 @@ export class ServiceEnv extends BaseEnv {
   @Min(16 * 1024)
   @Max(64 * 1024 * 1024)
   ROLLGATE_MAX_EVENT_BYTES = DEFAULT_MAX_EVENT_BYTES;
+
+  /** Replicas of the service's JetStream event stream: 1 on one NATS server, 3 on a three-node cluster. */
+  @ToNumber()
+  @IsInt()
+  @Min(1)
+  @Max(5)
+  ROLLGATE_STREAM_REPLICAS = 1;
 }

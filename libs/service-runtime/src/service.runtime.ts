@@ -4,9 +4,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { Pool } from 'pg';
 import { Registry } from 'prom-client';
 import { CommandHandler } from '#rollgate/commands';
-import { createCounter } from '#rollgate/platform';
 import { PgLeaderElection, PostgresEventStore, ProjectionRunner } from '#rollgate/event-store';
 import { EventPublisher, ensureEventStream, NATS_CONNECTION, NatsLifecycle } from '#rollgate/messaging';
+import { publisherMetrics } from './runtime.metrics.js';
 import { EVENT_STORE, PG_POOL } from './runtime.tokens.js';
 import type { ServiceDefinition } from './service.definition.js';
 import { ServiceEnv } from './service.env.js';
@@ -71,10 +71,6 @@ export class ServiceRuntime implements OnApplicationBootstrap, BeforeApplication
           'events between the two are stored but parked by the publisher, never delivered',
       );
     }
-    const parked = createCounter(this.registry, {
-      name: 'rollgate_publisher_parked_events_total',
-      help: 'Stored events the outbox publisher could not publish (larger than the NATS max_payload) and skipped',
-    });
     const publisher = new EventPublisher({
       service: this.definition.name,
       store: this.store,
@@ -83,19 +79,27 @@ export class ServiceRuntime implements OnApplicationBootstrap, BeforeApplication
       jsm,
       target: { ...(stream === undefined ? {} : { stream }), subjectRoot: this.env.ROLLGATE_EVENT_SUBJECT_ROOT },
       maxPayload: () => this.nc.info?.max_payload,
-      metrics: { parked: (count) => parked.inc(count) },
+      metrics: publisherMetrics(this.registry),
       logger: {
         log: (message) => this.logger.log(message),
         warn: (message) => this.logger.warn(message),
         error: (message) => this.logger.error(message),
       },
     });
-    await ensureEventStream(jsm, publisher.target);
+    await ensureEventStream(jsm, publisher.target, { replicas: this.env.ROLLGATE_STREAM_REPLICAS });
     this.publisher = publisher;
     this.nats.register(publisher);
     publisher.start();
+    this.recheckOnReconnect(publisher);
     // A command's events leave for JetStream right after its commit instead of at the next idle poll.
     this.commands.onCommitted(() => publisher.wake());
+  }
+
+  /** A reconnect may follow a partition in which another replica took the lead: the leader asks again. */
+  private recheckOnReconnect(publisher: EventPublisher): void {
+    void (async () => {
+      for await (const status of this.nc.status()) if (status.type === 'reconnect') publisher.recheckLeadership();
+    })();
   }
 
   async beforeApplicationShutdown(): Promise<void> {

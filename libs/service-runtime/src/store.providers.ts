@@ -1,6 +1,7 @@
 import { Global, Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import type { EnvClass } from '#rollgate/platform';
 import type { Pool } from 'pg';
+import { Registry } from 'prom-client';
 import { CommandHandler } from '#rollgate/commands';
 import { createPool, PostgresEventStore } from '#rollgate/event-store';
 import {
@@ -12,6 +13,7 @@ import {
   type AppliedPositionWaiter,
   type InlineProjection,
 } from './runtime.tokens.js';
+import { commandMetrics } from './runtime.metrics.js';
 import { ServiceEnv } from './service.env.js';
 
 /** How long a command reply waits for this process's followers of the log to apply it (read-your-writes). */
@@ -53,10 +55,11 @@ export class StoreModule {
 /** The command handler, beside the service's providers: it takes their inline projection and position waiter. */
 export const commandHandlerProvider: Provider = {
   provide: CommandHandler,
-  inject: [EVENT_STORE, ServiceEnv, { token: INLINE_PROJECTION, optional: true }, { token: APPLIED_POSITION_WAITER, optional: true }],
-  useFactory: (store: PostgresEventStore, env: ServiceEnv, inline?: InlineProjection, waiter?: AppliedPositionWaiter) =>
+  inject: [EVENT_STORE, ServiceEnv, Registry, { token: INLINE_PROJECTION, optional: true }, { token: APPLIED_POSITION_WAITER, optional: true }],
+  useFactory: (store: PostgresEventStore, env: ServiceEnv, registry: Registry, inline?: InlineProjection, waiter?: AppliedPositionWaiter) =>
     new CommandHandler({
       store,
+      metrics: commandMetrics(registry),
       maxEventBytes: env.ROLLGATE_MAX_EVENT_BYTES,
       ...(inline === undefined ? {} : { inline: (events, tx) => inline.apply(events, tx) }),
       ...(waiter === undefined ? {} : { afterCommit: (last) => waiter.waitFor(last, APPLY_WAIT_MS) }),

@@ -7,7 +7,7 @@ import { generateCredentials, natsServerArgs } from '../../../scripts/nats-auth.
 import { freePort, waitFor } from './free-port.js';
 import { natsAccess, type NatsAccess } from './nats-access.js';
 
-const NATS_BINARIES = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'];
+export const NATS_BINARIES = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'];
 
 /**
  * A nats-server with JetStream that one test file owns, so it can stop and restart it without disturbing
@@ -23,7 +23,7 @@ export interface PrivateNats extends NatsAccess {
   destroy(): Promise<void>;
 }
 
-const acceptsConnections = (port: number): Promise<boolean> =>
+export const acceptsConnections = (port: number): Promise<boolean> =>
   new Promise((resolve) => {
     const socket = tcpConnect(port, '127.0.0.1');
     socket.once('data', (chunk) => {

@@ -40,6 +40,13 @@ export interface SystemOptions {
   env?: Partial<Record<ServiceName, Record<string, string>>>;
   /** Share a NATS server between systems; by default each system starts its own. */
   nats?: PrivateNats;
+  /**
+   * Processes per service (default 1): the extra ones share the service's database and queue group, as replicas
+   * do in production. Reach them by index with `replicaUrl`, `killReplica` (index 0 is the one `httpUrl` names).
+   */
+  replicas?: Partial<Record<ServiceName, number>>;
+  /** Boot the services side by side instead of one after the other (for suites that start many processes). */
+  parallel?: boolean;
 }
 
 const urlFor = databaseUrlFor;
@@ -78,6 +85,8 @@ function run(name: ServiceName, args: string[], env: Record<string, string>, out
 export class RollgateSystem {
   readonly adminToken = randomBytes(24).toString('hex');
   private readonly services = new Map<ServiceName, RunningService>();
+  /** Replicas 1.. of each service (replica 0 is in `services`). */
+  private readonly extraReplicas = new Map<ServiceName, RunningService[]>();
   private readonly databases = new Map<ServiceName, string>();
   private ownsNats = false;
   nats!: PrivateNats;
@@ -163,6 +172,53 @@ export class RollgateSystem {
     return output.join('');
   }
 
+  /** Every replica of a service, index 0 first. */
+  private replicasOf(name: ServiceName): RunningService[] {
+    return [this.service(name), ...(this.extraReplicas.get(name) ?? [])];
+  }
+
+  replicaCount(name: ServiceName): number {
+    return this.replicasOf(name).length;
+  }
+
+  replicaUrl(name: ServiceName, index: number): string {
+    return `http://127.0.0.1:${this.replica(name, index).port}`;
+  }
+
+  /** Whether a replica's process runs (false after `killReplica`). */
+  replicaRunning(name: ServiceName, index: number): boolean {
+    const child = this.replica(name, index).child;
+    return child !== null && child.exitCode === null;
+  }
+
+  /** kill -9 of one replica, as a crash of its pod would be. */
+  async killReplica(name: ServiceName, index: number): Promise<void> {
+    const service = this.replica(name, index);
+    const child = service.child;
+    service.child = null;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((done) => child.once('exit', done));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  /** SIGTERM to one replica, as Kubernetes stops a pod; resolves with its exit code once it exited. */
+  async stopReplica(name: ServiceName, index: number): Promise<number | null> {
+    const service = this.replica(name, index);
+    const child = service.child;
+    service.child = null;
+    if (!child || child.exitCode !== null) return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+    child.kill('SIGTERM');
+    return exited;
+  }
+
+  private replica(name: ServiceName, index: number): RunningService {
+    const replica = this.replicasOf(name)[index];
+    if (!replica) throw new Error(`${name} has no replica ${index}`);
+    return replica;
+  }
+
   /** kill -9, as a crash would. */
   async kill(name: ServiceName): Promise<void> {
     const service = this.service(name);
@@ -180,7 +236,7 @@ export class RollgateSystem {
   }
 
   async stop(): Promise<void> {
-    for (const service of this.services.values()) {
+    for (const service of [...[...this.extraReplicas.values()].flat(), ...this.services.values()]) {
       const child = service.child;
       service.child = null;
       if (child && child.exitCode === null) {
@@ -216,6 +272,7 @@ export class RollgateSystem {
       await admin(`CREATE DATABASE ${database} OWNER rollgate_owner`);
       this.databases.set(name, database);
     }
+    const launching: Promise<void>[] = [];
     for (const name of names) {
       const port = await freePort();
       const env: Record<string, string> = {
@@ -234,9 +291,27 @@ export class RollgateSystem {
       };
       const service: RunningService = { name, port, env, child: null, output: [] };
       this.services.set(name, service);
-      if (OWNS_DATABASE[name]) await this.migrate(service);
-      await this.launch(service);
+      const primaryReady = (async () => {
+        if (OWNS_DATABASE[name]) await this.migrate(service);
+        await this.launch(service);
+      })();
+      if (options.parallel) {
+        primaryReady.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+        launching.push(primaryReady);
+      } else await primaryReady;
+      const extra: RunningService[] = [];
+      for (let i = 1; i < (options.replicas?.[name] ?? 1); i++) {
+        const replicaPort = await freePort();
+        const replica: RunningService = { name, port: replicaPort, env: { ...env, ROLLGATE_HTTP_PORT: String(replicaPort) }, child: null, output: [] };
+        extra.push(replica);
+        // Replicas start (after their service's migrations) while the next service boots.
+        const launched = primaryReady.then(() => this.launch(replica));
+        launched.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+        launching.push(launched);
+      }
+      if (extra.length > 0) this.extraReplicas.set(name, extra);
     }
+    await Promise.all(launching);
   }
 
   private async migrate(service: RunningService): Promise<void> {

@@ -25,6 +25,7 @@ export class OutcomeIntake {
   private active = 0;
   private idle: Array<() => void> = [];
   private readonly batches: Counter<'result'>;
+  private readonly evaluations: Counter<'environment'>;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -36,6 +37,11 @@ export class OutcomeIntake {
       name: 'rollgate_flags_outcome_batches_total',
       help: 'Outcome batches received on rg.obs.>, by result: accepted, duplicate (already counted), invalid, dropped (queue full), failed (database)',
       labelNames: ['result'],
+    });
+    this.evaluations = createCounter(registry, {
+      name: 'rollgate_flags_sdk_evaluations_total',
+      help: 'Flag evaluations SDK clients reported (exposures of counted outcome batches), by environment',
+      labelNames: ['environment'],
     });
   }
 
@@ -90,7 +96,10 @@ export class OutcomeIntake {
       this.active++;
       void this.rollup
         .add(batch)
-        .then((result) => this.count(result))
+        .then((result) => {
+          this.count(result);
+          if (result === 'accepted') this.countEvaluations(batch);
+        })
         .catch((error: unknown) => {
           this.count('failed');
           this.options.onError?.('outcome batch not recorded', error);
@@ -101,6 +110,11 @@ export class OutcomeIntake {
           if (this.active === 0 && this.queue.length === 0) for (const resolve of this.idle.splice(0)) resolve();
         });
     }
+  }
+
+  private countEvaluations(batch: OutcomeBatch): void {
+    const exposures = batch.cohorts.reduce((sum, cohort) => sum + cohort.exposures, 0);
+    if (exposures > 0) this.evaluations.inc({ environment: batch.environment }, exposures);
   }
 
   private count(result: BatchResult): void {
