@@ -228,6 +228,103 @@ describe('gap-free "$all" order', () => {
   });
 });
 
+describe('multi-stream append (appendMany)', () => {
+  const ids = (n: number): string[] => Array.from({ length: n }, () => `flag-${randomUUID()}`);
+
+  it('is invisible to "$all" readers until it commits, then reads as one block in the order given', async () => {
+    const start = await drain(START);
+    const streams = ids(3);
+    let whileOpen: RecordedEvent[] | undefined;
+    await store.appendMany(
+      streams.map((streamId, i) => ({ streamId, events: [toggled(i * 2), toggled(i * 2 + 1)], expectedVersion: 'no_stream' as const })),
+      {
+        // Inside the transaction: another connection reads "$all" and must see none of it yet.
+        beforeCommit: async () => {
+          whileOpen = await store.readAll(start, 100);
+        },
+      },
+    );
+    expect(whileOpen!.filter((e) => streams.includes(e.streamId))).toEqual([]);
+    const after = (await store.readAll(start, 100)).filter((e) => streams.includes(e.streamId));
+    expect(after.map((e) => [e.streamId, e.streamVersion, (e.data as { n: number }).n])).toEqual(
+      streams.flatMap((streamId, i) => [
+        [streamId, 1, i * 2],
+        [streamId, 2, i * 2 + 1],
+      ]),
+    );
+  });
+
+  it('hands the inline hook every event of every stream, and a failing hook appends nothing', async () => {
+    const streams = ids(2);
+    const seen: string[] = [];
+    await store.appendMany(
+      streams.map((streamId) => ({ streamId, events: [toggled(1)], expectedVersion: 'no_stream' as const })),
+      { beforeCommit: async (events) => void seen.push(...events.map((e) => e.streamId)) },
+    );
+    expect(seen).toEqual(streams);
+    const more = ids(2);
+    await expect(
+      store.appendMany(
+        more.map((streamId) => ({ streamId, events: [toggled(1)], expectedVersion: 'no_stream' as const, commandId: `${streamId}:c` })),
+        { beforeCommit: async () => Promise.reject(new Error('projection failed')) },
+      ),
+    ).rejects.toThrow('projection failed');
+    expect(await Promise.all(more.map((id) => store.streamVersion(id)))).toEqual([0, 0]);
+    expect(await store.findCommand(`${more[0]}:c`)).toBeNull();
+  });
+
+  it('lets exactly one of 10 concurrent appenders at the same expected versions win, the others append nothing', async () => {
+    const streams = ids(4);
+    await store.appendMany(streams.map((streamId) => ({ streamId, events: [toggled(0)], expectedVersion: 'no_stream' as const })));
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, writer) =>
+        // Each writer names the streams in another order: the store locks them in one order, so none deadlocks.
+        store.appendMany(
+          (writer % 2 === 0 ? streams : [...streams].reverse()).map((streamId) => ({ streamId, events: [toggled(writer)], expectedVersion: 1 })),
+        ),
+      ),
+    );
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    for (const failed of outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected')) {
+      expect(failed.reason).toBeInstanceOf(VersionConflictError);
+    }
+    const winner = outcomes.findIndex((o) => o.status === 'fulfilled');
+    const after = await store.readStreams(streams);
+    for (const events of after.values()) expect(events.map((e) => (e.data as { n: number }).n)).toEqual([0, winner]);
+  });
+
+  it('serializes overlapping appends with expected version any, in opposite stream orders, without a deadlock', async () => {
+    const streams = ids(6);
+    await Promise.all(
+      Array.from({ length: 8 }, (_, writer) =>
+        store.appendMany(
+          (writer % 2 === 0 ? streams : [...streams].reverse()).map((streamId) => ({ streamId, events: [toggled(writer)], expectedVersion: 'any' as const })),
+        ),
+      ),
+    );
+    const after = await store.readStreams(streams);
+    for (const events of after.values()) expect(events.map((e) => e.streamVersion)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('rejects a command id that a concurrent append recorded meanwhile, leaving every other stream unchanged', async () => {
+    const [a, b] = ids(2);
+    const commandId = `${a}:race`;
+    await store.append(a!, [toggled(1)], { expectedVersion: 'no_stream', commandId });
+    // The caller claims it looked the ids up (as the command handler does): the transaction still catches it.
+    await expect(
+      store.appendMany(
+        [
+          { streamId: b!, events: [toggled(2)], expectedVersion: 'no_stream', commandId: `${b}:race` },
+          { streamId: a!, events: [toggled(1)], expectedVersion: 1, commandId },
+        ],
+        { commandIdsLookedUp: true },
+      ),
+    ).rejects.toBeInstanceOf(VersionConflictError);
+    expect(await store.streamVersion(b!)).toBe(0);
+    expect(await store.streamVersion(a!)).toBe(1);
+  });
+});
+
 describe(ProjectionRunner.name, () => {
   const table = `proj_${randomUUID().replace(/-/g, '').slice(0, 8)}`;
   const countsProjection = (name: string, target: string): Projection => ({
