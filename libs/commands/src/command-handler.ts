@@ -7,14 +7,23 @@ import {
   type EventMetadata,
   type EventStore,
   type NewEvent,
+  type PgAppendManyOptions,
   type PgAppendOptions,
   type ReadStreamOptions,
   type RecordedEvent,
   type SqlClient,
+  type StreamAppend,
 } from '#rollgate/event-store';
 import { currentCorrelationId } from '#rollgate/platform';
 import { applyDecided, foldEvents, streamIdOf, type AggregateType, type DomainEvent, type Folded } from './aggregate.js';
-import { CommandIdConflictError, EventTooLargeError, IdempotencyKeyReusedError, StreamVersionConflictError } from './command.errors.js';
+import {
+  BulkCommandError,
+  CommandIdConflictError,
+  duplicateInBulk,
+  EventTooLargeError,
+  IdempotencyKeyReusedError,
+  StreamVersionConflictError,
+} from './command.errors.js';
 import { DEFAULT_MAX_EVENT_BYTES, eventWireBytes } from './event-size.js';
 import { requestHashOf } from './request-hash.js';
 import { jitteredRetry, type RetryPolicy } from './retry-policy.js';
@@ -22,6 +31,7 @@ import { jitteredRetry, type RetryPolicy } from './retry-policy.js';
 /** The store as the command path uses it: the port, plus the Postgres store's in-transaction hook. */
 export interface CommandStore extends EventStore {
   append(streamId: string, events: readonly NewEvent[], options: PgAppendOptions): Promise<AppendResult>;
+  appendMany(parts: readonly StreamAppend[], options?: PgAppendManyOptions): Promise<AppendResult[]>;
 }
 
 /** Who sent a command and why: lands in every event's metadata. */
@@ -150,6 +160,129 @@ export class CommandHandler {
     }
   }
 
+  /**
+   * Many commands on as many streams of one aggregate (a flags bulk command), decided each against its own stream
+   * and appended together in one transaction (`appendMany`): all of them or none. Each request keeps its own command
+   * id, fingerprint and optional pinned version, so a request applied before (alone or in an earlier bulk) answers as
+   * a duplicate exactly as `handle` would, and a bulk resent after a crash appends only what did not commit. A lost
+   * version race on any stream decides the rest again, by the retry policy. Outcomes in the order of `requests`.
+   */
+  async handleMany<State, Event extends DomainEvent, Command>(
+    aggregate: AggregateType<State, Event>,
+    decide: Decide<State, Command, Event>,
+    requests: readonly CommandRequest<Command>[],
+  ): Promise<CommandOutcome<State>[]> {
+    assertOneRequestPerStream(requests);
+    const hashes = requests.map((request) => request.origin.requestHash ?? requestHashOf(request.commandType, request.command));
+    const outcomes: Array<CommandOutcome<State> | undefined> = new Array(requests.length);
+    for (let attempt = 1; ; attempt++) {
+      const open = requests.flatMap((request, i) => (outcomes[i] === undefined ? [i] : []));
+      const applied = await this.options.store.findCommands(open.map((i) => requests[i]!.origin.commandId));
+      const duplicates = open.filter((i) => applied.has(requests[i]!.origin.commandId));
+      const dupOutcomes = await this.duplicatesOf(aggregate, duplicates.map((i) => ({ request: requests[i]!, hash: hashes[i]!, earlier: applied.get(requests[i]!.origin.commandId)! })));
+      duplicates.forEach((i, n) => (outcomes[i] = dupOutcomes[n]));
+      const toDecide = open.filter((i) => !applied.has(requests[i]!.origin.commandId));
+      if (toDecide.length === 0) return outcomes as CommandOutcome<State>[];
+      const current = await this.loadMany(aggregate, toDecide.map((i) => requests[i]!.key));
+      const decided: Array<{ i: number; loaded: LoadedStream<State>; events: Event[]; metadata: EventMetadata }> = [];
+      for (const [n, i] of toDecide.entries()) {
+        const request = requests[i]!;
+        const loaded = current[n]!;
+        const streamId = streamIdOf(aggregate, request.key);
+        if (request.expectedVersion !== undefined && request.expectedVersion !== loaded.version) {
+          throw new StreamVersionConflictError(aggregate.area, streamId, request.expectedVersion, loaded.version);
+        }
+        const events = await decide(request.command, loaded.state);
+        const metadata = metadataOf(request.origin);
+        if (events.length === 0) {
+          outcomes[i] = { key: request.key, streamId, state: loaded.state, version: loaded.version, position: loaded.position, duplicate: false, appended: 0 };
+          continue;
+        }
+        this.assertFitsTheBus(aggregate, streamId, events, metadata);
+        decided.push({ i, loaded, events, metadata });
+      }
+      if (decided.length === 0) return outcomes as CommandOutcome<State>[];
+      try {
+        const results = await this.appendDecided(aggregate, requests, hashes, decided);
+        decided.forEach(({ i, loaded, events }, n) => {
+          const request = requests[i]!;
+          const next = applyDecided(aggregate, loaded, events);
+          const result = results[n]!;
+          outcomes[i] = { key: request.key, streamId: result.streamId, state: next.state, version: result.nextVersion, position: result.firstPosition, duplicate: false, appended: events.length };
+        });
+        return outcomes as CommandOutcome<State>[];
+      } catch (error) {
+        if (error instanceof CommandIdReusedError) throw new CommandIdConflictError(aggregate.area, String((error.details as { commandId: string }).commandId), error.originalStreamId);
+        if (!(error instanceof VersionConflictError)) throw error;
+        // A pinned version is the caller's answer; otherwise another writer (or a concurrent duplicate) won: again.
+        const pinned = decided.find(({ i }) => requests[i]!.expectedVersion !== undefined);
+        if (pinned !== undefined || attempt >= this.retry.maxAttempts) {
+          throw new BulkCommandError(aggregate.area, decided.length, attempt, error);
+        }
+        for (const { i } of decided) outcomes[i] = undefined;
+        await new Promise((resolve) => setTimeout(resolve, this.retry.delayMs(attempt)));
+      }
+    }
+  }
+
+  private async loadMany<State, Event extends DomainEvent>(aggregate: AggregateType<State, Event>, keys: readonly string[]): Promise<LoadedStream<State>[]> {
+    const streams = await this.options.store.readStreams(keys.map((key) => streamIdOf(aggregate, key)));
+    return keys.map((key) => {
+      const events = streams.get(streamIdOf(aggregate, key)) ?? [];
+      return { ...foldEvents(aggregate, events), position: events.length === 0 ? 0n : events[events.length - 1]!.globalPosition, events };
+    });
+  }
+
+  private async appendDecided<State, Event extends DomainEvent, Command>(
+    aggregate: AggregateType<State, Event>,
+    requests: readonly CommandRequest<Command>[],
+    hashes: readonly string[],
+    decided: ReadonlyArray<{ i: number; loaded: LoadedStream<State>; events: Event[]; metadata: EventMetadata }>,
+  ): Promise<AppendResult[]> {
+    let last: AllPosition | undefined;
+    const results = await this.options.store.appendMany(
+      decided.map(({ i, loaded, events, metadata }) => ({
+        streamId: streamIdOf(aggregate, requests[i]!.key),
+        events: events.map((event) => ({ type: event.type, data: event.data, metadata })),
+        expectedVersion: loaded.version === 0 ? ('no_stream' as const) : loaded.version,
+        commandId: requests[i]!.origin.commandId,
+        commandType: requests[i]!.commandType,
+        requestHash: hashes[i]!,
+      })),
+      {
+        // Looked up just before deciding; one applied since is caught by the transaction and retried.
+        commandIdsLookedUp: true,
+        beforeCommit: async (appended, tx) => {
+          await this.options.inline?.(appended, tx);
+          const tail = appended[appended.length - 1]!;
+          last = { transactionId: tail.transactionId, globalPosition: tail.globalPosition };
+        },
+      },
+    );
+    for (const listener of this.committed) listener();
+    if (last !== undefined) await this.options.afterCommit?.(last);
+    return results;
+  }
+
+  private async duplicatesOf<State, Event extends DomainEvent, Command>(
+    aggregate: AggregateType<State, Event>,
+    items: ReadonlyArray<{ request: CommandRequest<Command>; hash: string; earlier: AppliedCommand }>,
+  ): Promise<CommandOutcome<State>[]> {
+    if (items.length === 0) return [];
+    for (const { request, hash, earlier } of items) {
+      const streamId = streamIdOf(aggregate, request.key);
+      if (earlier.streamId !== streamId) throw new CommandIdConflictError(aggregate.area, request.origin.commandId, earlier.streamId);
+      if (earlier.requestHash !== null && earlier.requestHash !== hash) {
+        throw new IdempotencyKeyReusedError(aggregate.area, request.origin.commandId, streamId, request.commandType);
+      }
+    }
+    const loaded = await this.loadMany(aggregate, items.map(({ request }) => request.key));
+    return items.map(({ request, earlier }, n) => {
+      const then = foldEvents(aggregate, loaded[n]!.events.filter((event) => event.streamVersion <= earlier.version));
+      return { key: request.key, streamId: earlier.streamId, state: then.state, version: earlier.version, position: earlier.position, duplicate: true, appended: 0 };
+    });
+  }
+
   /** Every event of the batch, as the outbox will publish it, within `maxEventBytes`; checked before the append. */
   private assertFitsTheBus(aggregate: { area: string }, streamId: string, events: readonly DomainEvent[], metadata: EventMetadata): void {
     for (const event of events) {
@@ -215,6 +348,20 @@ export class CommandHandler {
     }
     const then = await this.load(aggregate, request.key, { toVersion: earlier.version });
     return { key: request.key, streamId, state: then.state, version: earlier.version, position: earlier.position, duplicate: true, appended: 0 };
+  }
+}
+
+/** Two requests on one stream in one bulk would each be decided on the state before the other. */
+function assertOneRequestPerStream(requests: readonly CommandRequest<unknown>[]): void {
+  const keys = new Set<string>();
+  const ids = new Set<string>();
+  for (const [i, request] of requests.entries()) {
+    if (keys.has(request.key)) throw duplicateInBulk(`items[${i}].key`, `${request.key} appears twice in one bulk command`);
+    if (ids.has(request.origin.commandId)) {
+      throw duplicateInBulk(`items[${i}].commandId`, `command id ${request.origin.commandId} appears twice in one bulk command`);
+    }
+    keys.add(request.key);
+    ids.add(request.origin.commandId);
   }
 }
 

@@ -147,6 +147,8 @@ export function eventStoreContract(
         expect([...positions].sort((x, y) => (x < y ? -1 : 1))).toEqual(positions);
         expect(results.map((r) => r.firstPosition)).toEqual([positions[0], positions[2], positions[3]]);
         expect(await store.findCommand(`${a}:cmd`)).toMatchObject({ streamId: a, version: 2, position: positions[0] });
+        const found = await store.findCommands([`${a}:cmd`, `${b}:none`]);
+        expect([...found.entries()]).toEqual([[`${a}:cmd`, { streamId: a, version: 2, position: positions[0], requestHash: null }]]);
       });
 
       it('rejects the whole append when any stream is not at its expected version', async () => {

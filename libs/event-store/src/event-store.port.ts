@@ -106,6 +106,8 @@ export interface EventStore {
    * fingerprint; null when unused.
    */
   findCommand(commandId: string): Promise<AppliedCommand | null>;
+  /** findCommand for many ids in one read: the applied ones, by command id. */
+  findCommands(commandIds: readonly string[]): Promise<Map<string, AppliedCommand>>;
 }
 
 export interface AppliedCommand {

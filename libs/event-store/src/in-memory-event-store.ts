@@ -37,11 +37,15 @@ export class InMemoryEventStore implements EventStore, CheckpointStore {
   constructor(private readonly clock: () => Date = () => new Date()) {}
 
   async append(streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult> {
-    const [result] = await this.appendMany([{ ...options, streamId, events }]);
-    return result!;
+    return this.appendAtomically([{ ...options, streamId, events }])[0]!;
   }
 
   async appendMany(parts: readonly StreamAppend[]): Promise<AppendResult[]> {
+    return this.appendAtomically(parts);
+  }
+
+  /** One transaction: every part checked before any is applied. */
+  private appendAtomically(parts: readonly StreamAppend[]): AppendResult[] {
     assertDistinctStreams(parts);
     for (const part of parts) assertAppendable(part.streamId, part.events);
     const results = new Map<string, AppendResult>();
@@ -58,7 +62,6 @@ export class InMemoryEventStore implements EventStore, CheckpointStore {
         throw new VersionConflictError(part.streamId, expected);
       }
     }
-    // Every part checked before any is applied: the whole append is one transaction.
     const transactionId = this.nextTransaction++;
     const recordedAt = this.clock();
     for (const part of parts) {
@@ -129,6 +132,15 @@ export class InMemoryEventStore implements EventStore, CheckpointStore {
     if (!earlier) return null;
     const { result, requestHash } = earlier;
     return { streamId: result.streamId, version: result.nextVersion, position: result.firstPosition, requestHash };
+  }
+
+  async findCommands(commandIds: readonly string[]): Promise<Map<string, AppliedCommand>> {
+    const found = new Map<string, AppliedCommand>();
+    for (const id of commandIds) {
+      const applied = await this.findCommand(id);
+      if (applied) found.set(id, applied);
+    }
+    return found;
   }
 
   async loadCheckpoint(name: string): Promise<AllPosition> {

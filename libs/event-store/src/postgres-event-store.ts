@@ -203,16 +203,13 @@ export class PostgresEventStore implements EventStore, CheckpointStore {
 
   /** The parts whose command id was applied before, as their earlier results; another stream's id is refused. */
   private async earlierAppends(parts: readonly StreamAppend[]): Promise<AppendResult[]> {
-    const byCommand = new Map(parts.flatMap((part) => (part.commandId ? [[part.commandId, part.streamId] as const] : [])));
-    if (byCommand.size === 0) return [];
-    const { rows } = await this.pool.query<{ command_id: string; stream_id: string; result_version: string; first_position: string }>(
-      'SELECT command_id, stream_id, result_version, first_position FROM es.commands WHERE command_id = ANY($1::text[])',
-      [[...byCommand.keys()]],
-    );
-    return rows.map((row) => {
-      const streamId = byCommand.get(row.command_id)!;
-      if (row.stream_id !== streamId) throw new CommandIdReusedError(row.command_id, streamId, row.stream_id);
-      return { streamId, nextVersion: Number(row.result_version), firstPosition: BigInt(row.first_position), duplicate: true };
+    const withIds = parts.filter((part) => part.commandId !== undefined);
+    const applied = await this.findCommands(withIds.map((part) => part.commandId!));
+    return withIds.flatMap((part) => {
+      const earlier = applied.get(part.commandId!);
+      if (!earlier) return [];
+      if (earlier.streamId !== part.streamId) throw new CommandIdReusedError(part.commandId!, part.streamId, earlier.streamId);
+      return [{ streamId: part.streamId, nextVersion: earlier.version, firstPosition: earlier.position, duplicate: true }];
     });
   }
 
@@ -307,6 +304,29 @@ export class PostgresEventStore implements EventStore, CheckpointStore {
           requestHash: row.request_hash,
         }
       : null;
+  }
+
+  async findCommands(commandIds: readonly string[]): Promise<Map<string, AppliedCommand>> {
+    const found = new Map<string, AppliedCommand>();
+    if (commandIds.length === 0) return found;
+    const { rows } = await this.pool.query<{
+      command_id: string;
+      stream_id: string;
+      result_version: string;
+      first_position: string;
+      request_hash: string | null;
+    }>('SELECT command_id, stream_id, result_version, first_position, request_hash FROM es.commands WHERE command_id = ANY($1::text[])', [
+      [...commandIds],
+    ]);
+    for (const row of rows) {
+      found.set(row.command_id, {
+        streamId: row.stream_id,
+        version: Number(row.result_version),
+        position: BigInt(row.first_position),
+        requestHash: row.request_hash,
+      });
+    }
+    return found;
   }
 
   private async earlierAppend(commandId: string, streamId: string): Promise<AppendResult | null> {
