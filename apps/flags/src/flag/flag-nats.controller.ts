@@ -6,6 +6,7 @@ import {
   ChangeSegmentMembersPayload,
   ChangeUserListPayload,
   ConfigureEnvironmentPayload,
+  ConfigureEnvironmentsPayload,
   CreateFlagPayload,
   DefineSegmentPayload,
   RemoveEnvironmentPayload,
@@ -20,6 +21,7 @@ import {
   FLAG_COMMANDS,
   flagSubjects,
   queueGroup,
+  type BulkFlagCommandResult,
   type FlagCommandResult,
   type SegmentCommandResult,
 } from '#rollgate/contracts';
@@ -33,6 +35,7 @@ class ArchiveFlagCommand extends envelopeOf(ArchiveFlagPayload) {}
 class UnarchiveFlagCommand extends envelopeOf(UnarchiveFlagPayload) {}
 class ToggleFlagCommand extends envelopeOf(ToggleFlagPayload) {}
 class ConfigureEnvironmentCommand extends envelopeOf(ConfigureEnvironmentPayload) {}
+class ConfigureEnvironmentsCommand extends envelopeOf(ConfigureEnvironmentsPayload) {}
 class RemoveEnvironmentCommand extends envelopeOf(RemoveEnvironmentPayload) {}
 class ChangeRolloutCommand extends envelopeOf(ChangeRolloutPayload) {}
 class SetRulesCommand extends envelopeOf(SetRulesPayload) {}
@@ -83,6 +86,11 @@ export class FlagNatsController {
   @MessagePattern(command(FLAG_COMMANDS.configureEnvironment), QUEUE)
   configureEnvironment(@Payload() envelope: ConfigureEnvironmentCommand): Promise<FlagCommandResult> {
     return this.flags.handleFlag(envelope, { type: 'ConfigureEnvironment', data: envelope.payload });
+  }
+
+  @MessagePattern(command(FLAG_COMMANDS.configureEnvironments), QUEUE)
+  configureEnvironments(@Payload() envelope: ConfigureEnvironmentsCommand): Promise<BulkFlagCommandResult> {
+    return this.flags.configureEnvironments(envelope, envelope.payload);
   }
 
   @MessagePattern(command(FLAG_COMMANDS.removeEnvironment), QUEUE)

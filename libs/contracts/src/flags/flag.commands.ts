@@ -1,5 +1,7 @@
+import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
+  ArrayNotEmpty,
   ArrayUnique,
   IsArray,
   IsBoolean,
@@ -11,8 +13,10 @@ import {
   Matches,
   Max,
   MaxLength,
+  Length,
   Min,
   ValidateIf,
+  ValidateNested,
 } from 'class-validator';
 import { MAX_MEMBER_LENGTH, MAX_SEGMENT_MEMBERS, type EnvironmentConfig, type FlagDefinition, type Rollout, type Rule, type Segment } from '#rollgate/evaluation';
 import { KEY_PATTERN, keyMessage } from '../keys.js';
@@ -45,6 +49,11 @@ export const FLAG_COMMANDS = {
   unarchive: 'unarchive',
   toggle: 'toggle',
   configureEnvironment: 'configure-environment',
+  /**
+   * One environment's configuration of many flags (up to MAX_BULK_FLAGS) in one command and one transaction: each
+   * item is decided as a `configure-environment` of its flag with its own command id; all are appended or none.
+   */
+  configureEnvironments: 'configure-environments',
   removeEnvironment: 'remove-environment',
   changeRollout: 'change-rollout',
   setRules: 'set-rules',
@@ -125,6 +134,39 @@ export class ConfigureEnvironmentPayload extends FlagTarget {
 
   @IsObject()
   config!: EnvironmentConfig;
+}
+
+/** The most flags one bulk command carries: a caller with more sends several (each its own transaction). */
+export const MAX_BULK_FLAGS = 500;
+
+/** One flag of a `configure-environments` command. */
+export class EnvironmentConfigItem {
+  @Matches(KEY_PATTERN, { message: keyMessage('key') })
+  key!: string;
+
+  @IsObject()
+  config!: EnvironmentConfig;
+
+  /**
+   * The command id recorded with this flag's append (its idempotency key); by default `<envelope commandId>:<key>`.
+   * The same id and item sent again, alone as `configure-environment` or in another bulk, is answered as a duplicate.
+   */
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  commandId?: string;
+}
+
+export class ConfigureEnvironmentsPayload {
+  @Matches(KEY_PATTERN, { message: keyMessage('environment') })
+  environment!: string;
+
+  @IsArray()
+  @ArrayNotEmpty()
+  @ArrayMaxSize(MAX_BULK_FLAGS)
+  @ValidateNested({ each: true })
+  @Type(() => EnvironmentConfigItem)
+  items!: EnvironmentConfigItem[];
 }
 
 export class RemoveEnvironmentPayload extends FlagTarget {
@@ -243,3 +285,7 @@ export interface FlagCommandResult {
   flag: FlagDefinition | null;
 }
 
+/** What `configure-environments` replies: one result per item, in the order sent (no definitions: keep it small). */
+export interface BulkFlagCommandResult {
+  items: Array<Omit<FlagCommandResult, 'flag'> & { appended: number }>;
+}
