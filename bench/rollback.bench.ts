@@ -148,6 +148,8 @@ async function main(): Promise<void> {
           planningMs: Date.parse(step.started_at) - Date.parse(done.started_at),
           commandsMs: step.duration_ms,
           untilStepDoneMs: Date.parse(step.finished_at) - Date.parse(done.requested_at),
+          // The consistency check (every flag listed and compared, SDK positions) and the execution's last appends.
+          afterStepMs: Date.parse(done.finished_at) - Date.parse(step.finished_at),
         },
       }),
     );

@@ -1,4 +1,6 @@
 import { Controller } from '@nestjs/common';
+import { Type } from 'class-transformer';
+import { ValidateNested } from 'class-validator';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import {
   ArchiveFlagPayload,
@@ -7,6 +9,7 @@ import {
   ChangeUserListPayload,
   ConfigureEnvironmentPayload,
   ConfigureEnvironmentsPayload,
+  EnvironmentConfigItem,
   CreateFlagPayload,
   DefineSegmentPayload,
   RemoveEnvironmentPayload,
@@ -35,7 +38,12 @@ class ArchiveFlagCommand extends envelopeOf(ArchiveFlagPayload) {}
 class UnarchiveFlagCommand extends envelopeOf(UnarchiveFlagPayload) {}
 class ToggleFlagCommand extends envelopeOf(ToggleFlagPayload) {}
 class ConfigureEnvironmentCommand extends envelopeOf(ConfigureEnvironmentPayload) {}
-class ConfigureEnvironmentsCommand extends envelopeOf(ConfigureEnvironmentsPayload) {}
+class ConfigureEnvironmentsBody extends ConfigureEnvironmentsPayload {
+  @ValidateNested({ each: true })
+  @Type(() => EnvironmentConfigItem)
+  declare items: EnvironmentConfigItem[];
+}
+class ConfigureEnvironmentsCommand extends envelopeOf(ConfigureEnvironmentsBody) {}
 class RemoveEnvironmentCommand extends envelopeOf(RemoveEnvironmentPayload) {}
 class ChangeRolloutCommand extends envelopeOf(ChangeRolloutPayload) {}
 class SetRulesCommand extends envelopeOf(SetRulesPayload) {}

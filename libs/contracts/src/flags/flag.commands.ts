@@ -1,4 +1,3 @@
-import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayNotEmpty,
@@ -16,7 +15,6 @@ import {
   Length,
   Min,
   ValidateIf,
-  ValidateNested,
 } from 'class-validator';
 import { MAX_MEMBER_LENGTH, MAX_SEGMENT_MEMBERS, type EnvironmentConfig, type FlagDefinition, type Rollout, type Rule, type Segment } from '#rollgate/evaluation';
 import { KEY_PATTERN, keyMessage } from '../keys.js';
@@ -157,6 +155,10 @@ export class EnvironmentConfigItem {
   commandId?: string;
 }
 
+/**
+ * Each item is validated as an EnvironmentConfigItem by the flags service (`@ValidateNested` with `@Type` there: the
+ * transformer's `@Type` needs reflect-metadata when it decorates, which not every client of the contracts loads).
+ */
 export class ConfigureEnvironmentsPayload {
   @Matches(KEY_PATTERN, { message: keyMessage('environment') })
   environment!: string;
@@ -164,8 +166,6 @@ export class ConfigureEnvironmentsPayload {
   @IsArray()
   @ArrayNotEmpty()
   @ArrayMaxSize(MAX_BULK_FLAGS)
-  @ValidateNested({ each: true })
-  @Type(() => EnvironmentConfigItem)
   items!: EnvironmentConfigItem[];
 }
 
