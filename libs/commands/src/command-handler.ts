@@ -103,7 +103,7 @@ export interface CommandHandlerOptions {
  */
 export class CommandHandler {
   private readonly retry: RetryPolicy;
-  private readonly committed: Array<() => void> = [];
+  private readonly committed: Array<(last: AllPosition | undefined) => void> = [];
   readonly maxEventBytes: number;
 
   constructor(private readonly options: CommandHandlerOptions) {
@@ -111,8 +111,11 @@ export class CommandHandler {
     this.maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
   }
 
-  /** Called right after every append that committed events (the outbox publisher wakes on it). */
-  onCommitted(listener: () => void): void {
+  /**
+   * Called right after every append that committed events, with the last one's position when the store reported it
+   * (the Postgres store does): the outbox publisher wakes on it and knows what to expect.
+   */
+  onCommitted(listener: (last: AllPosition | undefined) => void): void {
     this.committed.push(listener);
   }
 
@@ -259,7 +262,7 @@ export class CommandHandler {
         },
       },
     );
-    for (const listener of this.committed) listener();
+    for (const listener of this.committed) listener(last);
     if (last !== undefined) await this.options.afterCommit?.(last);
     return results;
   }
@@ -328,7 +331,7 @@ export class CommandHandler {
       };
       return this.duplicateOf(aggregate, request, requestHash, earlier);
     }
-    for (const listener of this.committed) listener();
+    for (const listener of this.committed) listener(last);
     if (last !== undefined) await this.options.afterCommit?.(last);
     const next = applyDecided(aggregate, current, events);
     return { key: request.key, streamId, state: next.state, version: result.nextVersion, position: result.firstPosition, duplicate: false, appended: events.length };

@@ -20,3 +20,4 @@ export * from './health/health-checks.js';
 export * from './health/health.controller.js';
 export * from './health/health.module.js';
 export * from './loop/wakeable-loop.js';
+export * from './loop/held-back-backoff.js';

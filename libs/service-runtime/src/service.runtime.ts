@@ -95,7 +95,7 @@ export class ServiceRuntime implements OnApplicationBootstrap, BeforeApplication
     this.nats.register(publisher);
     publisher.start();
     // A command's events leave for JetStream right after its commit instead of at the next idle poll.
-    this.commands.onCommitted(() => publisher.wake());
+    this.commands.onCommitted((last) => publisher.wake(last));
   }
 
   async beforeApplicationShutdown(): Promise<void> {
