@@ -150,6 +150,8 @@ async function main(): Promise<void> {
           untilStepDoneMs: Date.parse(step.finished_at) - Date.parse(done.requested_at),
           // The consistency check (every flag listed and compared, SDK positions) and the execution's last appends.
           afterStepMs: Date.parse(done.finished_at) - Date.parse(step.finished_at),
+          // What each status poll (every 20 ms) carries: the execution with every operation and result.
+          statusBytes: JSON.stringify(done).length,
         },
       }),
     );

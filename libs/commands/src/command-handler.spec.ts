@@ -315,3 +315,36 @@ describe(eventWireBytes.name, () => {
     expect(eventWireBytes('flag-k', { type: 'FlagCreated', data, metadata })).toBeGreaterThan(Buffer.byteLength(body) + Buffer.byteLength(headers) + 300);
   });
 });
+
+describe(`${CommandHandler.name} kept folds`, () => {
+  it('decides on the kept fold plus only the newer events, and a state a caller changed does not leak into it', async () => {
+    const store = new InMemoryEventStore();
+    const reads: Array<number | undefined> = [];
+    const readStream = store.readStream.bind(store);
+    store.readStream = async (streamId, options) => {
+      reads.push(options?.fromVersion);
+      return readStream(streamId, options);
+    };
+    type Tally = { counts: number[] };
+    type Counted = { type: 'Counted'; data: { n: number } };
+    const tally: AggregateType<Tally, Counted> = {
+      name: 'tally',
+      area: 'TEST',
+      eventTypes: new Set(['Counted']),
+      initialState: { counts: [] },
+      evolve: (state, event) => ({ counts: [...state.counts, event.data.n] }),
+    };
+    const handler = new CommandHandler({ store });
+    const count = (commandId: string, n: number) =>
+      handler.handle(tally, (command: { n: number }) => [{ type: 'Counted' as const, data: command }], { origin: origin(commandId), key: 't1', commandType: 'Count', command: { n } });
+    const first = await count('a', 1);
+    first.state.counts.push(666);
+    // Another writer appends behind the handler's back: the next decision still sees it.
+    await store.append('tally-t1', [{ type: 'Counted', data: { n: 2 } }], { expectedVersion: 1 });
+    const third = await count('b', 3);
+    expect(third.state.counts).toEqual([1, 2, 3]);
+    const latest = await handler.loadLatest(tally, 't1');
+    expect([latest.state, latest.version]).toEqual([{ counts: [1, 2, 3] }, 3]);
+    expect(reads).toEqual([undefined, 1, 3]);
+  });
+});

@@ -25,6 +25,7 @@ import {
   StreamVersionConflictError,
 } from './command.errors.js';
 import { DEFAULT_MAX_EVENT_BYTES, eventWireBytes } from './event-size.js';
+import { FoldedCache } from './folded-cache.js';
 import { requestHashOf } from './request-hash.js';
 import { jitteredRetry, type RetryPolicy } from './retry-policy.js';
 
@@ -75,6 +76,7 @@ export interface CommandOutcome<State> {
 export interface LoadedStream<State> extends Folded<State> {
   /** Global position of the last event read, 0n for none. */
   position: bigint;
+  /** The events read: the whole stream for `load`, only those after the kept fold for `loadLatest`. */
   events: RecordedEvent[];
 }
 
@@ -90,6 +92,8 @@ export interface CommandHandlerOptions {
    * DEFAULT_MAX_EVENT_BYTES. A command deciding a larger event is refused with `<AREA>.EVENT_TOO_LARGE`.
    */
   maxEventBytes?: number;
+  /** How many streams' latest folds are kept to decide on without rereading them (FoldedCache); default 64, 0 for none. */
+  foldedStreams?: number;
 }
 
 /**
@@ -104,10 +108,12 @@ export interface CommandHandlerOptions {
 export class CommandHandler {
   private readonly retry: RetryPolicy;
   private readonly committed: Array<(last: AllPosition | undefined) => void> = [];
+  private readonly folded: FoldedCache;
   readonly maxEventBytes: number;
 
   constructor(private readonly options: CommandHandlerOptions) {
     this.retry = options.retry ?? jitteredRetry();
+    this.folded = new FoldedCache(options.foldedStreams ?? 64);
     this.maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
   }
 
@@ -130,6 +136,20 @@ export class CommandHandler {
     return { ...folded, position: events.length === 0 ? 0n : events[events.length - 1]!.globalPosition, events };
   }
 
+  /**
+   * A stream's current state, version and last position, without its events: from the fold kept of the stream
+   * (reading only the events after it) when there is one. What `handle` decides on.
+   */
+  async loadLatest<State, Event extends DomainEvent>(aggregate: AggregateType<State, Event>, key: string): Promise<LoadedStream<State>> {
+    const streamId = streamIdOf(aggregate, key);
+    const cached = this.folded.get(aggregate, streamId);
+    const events = await this.options.store.readStream(streamId, cached === undefined ? undefined : { fromVersion: cached.version + 1 });
+    const folded = foldEvents(aggregate, events, cached);
+    const position = events.length === 0 ? (cached?.position ?? 0n) : events[events.length - 1]!.globalPosition;
+    this.folded.put(aggregate, streamId, { ...folded, position });
+    return { ...folded, position, events };
+  }
+
   async handle<State, Event extends DomainEvent, Command>(
     aggregate: AggregateType<State, Event>,
     decide: Decide<State, Command, Event>,
@@ -141,7 +161,7 @@ export class CommandHandler {
     if (earlier) return this.duplicateOf(aggregate, request, requestHash, earlier);
     const metadata = metadataOf(request.origin);
     for (let attempt = 1; ; attempt++) {
-      const current = await this.load(aggregate, request.key);
+      const current = await this.loadLatest(aggregate, request.key);
       if (request.expectedVersion !== undefined && request.expectedVersion !== current.version) {
         throw new StreamVersionConflictError(aggregate.area, streamId, request.expectedVersion, current.version);
       }
