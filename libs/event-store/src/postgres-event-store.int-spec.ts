@@ -181,8 +181,11 @@ describe('gap-free "$all" order', () => {
     } finally {
       slow.release();
     }
-    const after = await store.readAll(start, 100);
-    expect(after.map((e) => e.streamId)).toEqual([slowStream, fastStream]);
+    const after = await untilReadable(
+      () => store.readAll(start, 100),
+      (events) => events.filter((e) => [slowStream, fastStream].includes(e.streamId)).length >= 2,
+    );
+    expect(after.filter((e) => [slowStream, fastStream].includes(e.streamId)).map((e) => e.streamId)).toEqual([slowStream, fastStream]);
   });
 
   it('delivers every event exactly once to a checkpointing reader during concurrent appends with slow commits', async () => {
@@ -190,15 +193,18 @@ describe('gap-free "$all" order', () => {
     const seen: string[] = [];
     let position = start;
     let writing = true;
+    let doneWritingAt = Infinity;
+    const written: string[] = [];
     const reader = (async () => {
-      while (writing || (await store.readAll(position, 1)).length > 0) {
+      const deadline = () => Date.now() > doneWritingAt + 20_000;
+      // Until every written event was read (or 20 s after the writers finished): see untilReadable.
+      while (writing || (!written.every((id) => seen.includes(id)) && !deadline())) {
         const page = await store.readAll(position, 50);
         for (const event of page) seen.push(event.eventId);
         if (page.length) position = positionOf(page[page.length - 1]!);
         else await new Promise((resolve) => setTimeout(resolve, 2));
       }
     })();
-    const written: string[] = [];
     await Promise.all(
       Array.from({ length: 8 }, async (_, writer) => {
         for (let i = 0; i < 25; i++) {
@@ -221,6 +227,7 @@ describe('gap-free "$all" order', () => {
         }
       }),
     );
+    doneWritingAt = Date.now();
     writing = false;
     await reader;
     const mine = seen.filter((id) => written.includes(id));
@@ -399,8 +406,13 @@ describe(ProjectionRunner.name, () => {
       );
       await live.catchUp();
     }
+    const total = async (): Promise<number> => Number((await appPool.query<{ n: string }>('SELECT count(*)::text AS n FROM es.events')).rows[0]!.n);
+    const applied = async (suffix: string): Promise<number> =>
+      Number((await appPool.query<{ n: string | null }>(`SELECT sum(events)::text AS n FROM ${table}_${suffix}`)).rows[0]!.n ?? 0);
+    const events = await total();
+    await untilReadable(async () => (await live.catchUp(), await applied('live')), (n) => n >= events);
     const rebuilt = new ProjectionRunner(appPool, countsProjection(`${table}-rebuilt`, `${table}_rebuilt`));
-    await rebuilt.catchUp();
+    await untilReadable(async () => (await rebuilt.catchUp(), await applied('rebuilt')), (n) => n >= events);
     await rebuilt.rebuild();
     const read = async (suffix: string) =>
       (await appPool.query(`SELECT * FROM ${table}_${suffix} ORDER BY stream_id`)).rows;
@@ -446,6 +458,20 @@ describe('inline projections', () => {
     expect(await store.streamVersion(id)).toBe(0);
   });
 });
+
+/**
+ * Repeats `read` until `done` holds or 20 s passed. The "$all" reader holds committed events back while any older
+ * write transaction in the cluster runs, and other test files create and drop databases (long transactions) beside
+ * this one: "every event was read" can only be checked once they are readable, not after one empty read.
+ */
+async function untilReadable<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 async function drain(from: AllPosition): Promise<AllPosition> {
   let position = from;
