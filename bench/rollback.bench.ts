@@ -11,6 +11,8 @@ const CLIENTS = Number(process.env['BENCH_CLIENTS'] ?? 100);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 30);
 const BULK = Number(process.env['BENCH_BULK_FLAGS'] ?? 1_000);
 const KEY = 'bench_emergency';
+/** How often the bench polls an execution's status until it finished (each poll carries the whole execution). */
+const POLL_MS = Number(process.env['BENCH_POLL_MS'] ?? 20);
 
 const percentile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
 const round1 = (n: number): number => Math.round(n * 10) / 10;
@@ -39,7 +41,7 @@ async function main(): Promise<void> {
       const { body } = await api('GET', `/api/v1/rollbacks/${id}/status`);
       if (['succeeded', 'failed', 'cancelled', 'preempted'].includes(body.status)) return body;
       if (Date.now() > deadline) throw new Error(`rollback ${id} did not finish: ${JSON.stringify(body)}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   };
   try {
@@ -148,6 +150,10 @@ async function main(): Promise<void> {
           planningMs: Date.parse(step.started_at) - Date.parse(done.started_at),
           commandsMs: step.duration_ms,
           untilStepDoneMs: Date.parse(step.finished_at) - Date.parse(done.requested_at),
+          // The consistency check (every flag listed and compared, SDK positions) and the execution's last appends.
+          afterStepMs: Date.parse(done.finished_at) - Date.parse(step.finished_at),
+          // What each status poll (every 20 ms) carries: the execution with every operation and result.
+          statusBytes: JSON.stringify(done).length,
         },
       }),
     );

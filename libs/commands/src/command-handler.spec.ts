@@ -1,4 +1,4 @@
-import { InMemoryEventStore, type AppendOptions, type AppendResult, type NewEvent } from '#rollgate/event-store';
+import { InMemoryEventStore, type AppendOptions, type AppendResult, type NewEvent, type StreamAppend } from '#rollgate/event-store';
 import { foldEvents, type AggregateType } from './aggregate.js';
 import { CommandHandler } from './command-handler.js';
 import { EventTooLargeError } from './command.errors.js';
@@ -29,6 +29,14 @@ class RacingStore extends InMemoryEventStore {
       await super.append(streamId, [{ type: 'Added', data: { by: 1 } }], { expectedVersion: 'any' });
     }
     return super.append(streamId, events, options);
+  }
+
+  override async appendMany(parts: readonly StreamAppend[]): Promise<AppendResult[]> {
+    if (this.interlopers > 0) {
+      this.interlopers--;
+      await super.append(parts[parts.length - 1]!.streamId, [{ type: 'Added', data: { by: 1 } }], { expectedVersion: 'any' });
+    }
+    return super.appendMany(parts);
   }
 }
 
@@ -216,6 +224,104 @@ describe(CommandHandler.name, () => {
   });
 });
 
+describe(`${CommandHandler.name}.handleMany`, () => {
+  let store: RacingStore;
+  let handler: CommandHandler;
+  let commits: number;
+  const request = (commandId: string, key: string, by: number, expectedVersion?: number) => ({
+    origin: origin(commandId),
+    key,
+    commandType: 'Add',
+    command: { by },
+    ...(expectedVersion === undefined ? {} : { expectedVersion }),
+  });
+  const bulk = (...requests: ReturnType<typeof request>[]) => handler.handleMany(counter, decideAdd, requests);
+
+  beforeEach(() => {
+    store = new RacingStore();
+    handler = new CommandHandler({ store, retry: { maxAttempts: 3, delayMs: () => 0 } });
+    commits = 0;
+    handler.onCommitted(() => commits++);
+  });
+
+  it('decides each stream on its own state and appends them all in one transaction, with each command id in its metadata', async () => {
+    await add(handler, 'a0', 'c1', 4);
+    const outcomes = await bulk(request('a1', 'c1', 2), request('a2', 'c2', 3), request('a3', 'c3', 0));
+    expect(outcomes.map((o) => [o.key, o.state, o.version, o.appended, o.duplicate])).toEqual([
+      ['c1', 6, 2, 1, false],
+      ['c2', 3, 1, 1, false],
+      ['c3', 0, 0, 0, false],
+    ]);
+    const [c1, c2] = [await store.readStream('counter-c1'), await store.readStream('counter-c2')];
+    expect(c1[1]!.transactionId).toBe(c2[0]!.transactionId);
+    expect(c2[0]!.metadata).toEqual({ actor: 'alice', reason: 'why', commandId: 'a2', correlationId: 'corr', causationId: 'a2' });
+    expect(await store.findCommand('a2')).toMatchObject({ streamId: 'counter-c2', version: 1, requestHash: requestHashOf('Add', { by: 3 }) });
+    expect(commits).toBe(2);
+  });
+
+  it('sent again (after a crash), appends only what is not applied and answers the rest as duplicates', async () => {
+    await add(handler, 'b1', 'c1', 2);
+    const outcomes = await bulk(request('b1', 'c1', 2), request('b2', 'c2', 5));
+    expect(outcomes.map((o) => [o.key, o.state, o.version, o.duplicate])).toEqual([
+      ['c1', 2, 1, true],
+      ['c2', 5, 1, false],
+    ]);
+    const again = await bulk(request('b1', 'c1', 2), request('b2', 'c2', 5));
+    expect(again.every((o) => o.duplicate)).toBe(true);
+    expect([await store.streamVersion('counter-c1'), await store.streamVersion('counter-c2')]).toEqual([1, 1]);
+  });
+
+  it('refuses the whole bulk when one request reuses a command id for another request or another stream', async () => {
+    await add(handler, 'k1', 'c1', 2);
+    await expect(bulk(request('k1', 'c1', 3), request('k2', 'c2', 1))).rejects.toMatchObject({ code: 'TEST.IDEMPOTENCY_KEY_REUSED' });
+    await expect(bulk(request('k2', 'c2', 1), request('k1', 'c3', 2))).rejects.toMatchObject({ code: 'TEST.COMMAND_ID_CONFLICT' });
+    expect(await store.streamVersion('counter-c2')).toBe(0);
+  });
+
+  it('refuses a stream or a command id named twice, and a decision error, appending nothing', async () => {
+    await expect(bulk(request('d1', 'c1', 1), request('d2', 'c1', 1))).rejects.toMatchObject({
+      code: 'GENERIC.VALIDATION',
+      details: { problems: [{ path: 'items[1].key' }] },
+    });
+    await expect(bulk(request('d1', 'c1', 1), request('d1', 'c2', 1))).rejects.toMatchObject({ code: 'GENERIC.VALIDATION' });
+    await expect(bulk(request('d1', 'c1', 1), request('d2', 'c2', -1))).rejects.toThrow('negative');
+    expect(await store.streamVersion('counter-c1')).toBe(0);
+  });
+
+  it('decides everything again after a lost race on any stream, and gives up after the policy', async () => {
+    store.interlopers = 2;
+    const outcomes = await bulk(request('r1', 'c1', 1), request('r2', 'c2', 1));
+    expect(outcomes.map((o) => [o.state, o.version])).toEqual([
+      [1, 1],
+      [3, 3],
+    ]);
+    store.interlopers = 3;
+    await expect(bulk(request('r3', 'c1', 1), request('r4', 'c2', 1))).rejects.toMatchObject({ code: 'TEST.VERSION_CONFLICT' });
+    expect(await store.streamVersion('counter-c1')).toBe(1);
+  });
+
+  it('never retries a pinned version', async () => {
+    await add(handler, 'p0', 'c1', 1);
+    await expect(bulk(request('p1', 'c1', 1, 0), request('p2', 'c2', 1))).rejects.toMatchObject({
+      code: 'TEST.VERSION_CONFLICT',
+      details: { currentVersion: 1 },
+    });
+    store.interlopers = 1;
+    await expect(bulk(request('p1', 'c1', 1, 1), request('p2', 'c2', 1))).rejects.toMatchObject({ code: 'TEST.VERSION_CONFLICT' });
+    expect(await store.streamVersion('counter-c2')).toBe(1);
+  });
+
+  it('refuses the bulk when one event would not fit the bus', async () => {
+    const small = new CommandHandler({ store, maxEventBytes: 2 * 1024 });
+    const big = { ...request('e2', 'c2', 1), origin: { ...origin('e2'), reason: 'x'.repeat(2 * 1024) } };
+    await expect(small.handleMany(counter, decideAdd, [request('e1', 'c1', 1), big])).rejects.toBeInstanceOf(EventTooLargeError);
+    expect(await store.streamVersion('counter-c1')).toBe(0);
+  });
+});
+
+const add = (handler: CommandHandler, commandId: string, key: string, by: number) =>
+  handler.handle(counter, decideAdd, { origin: origin(commandId), key, commandType: 'Add', command: { by } });
+
 describe(canonicalJson.name, () => {
   it('sorts keys at every depth, keeps array order and drops undefined members', () => {
     expect(canonicalJson({ b: 1, a: { d: [2, { y: 1, x: undefined, w: 0 }], c: null } })).toBe('{"a":{"c":null,"d":[2,{"w":0,"y":1}]},"b":1}');
@@ -235,5 +341,38 @@ describe(eventWireBytes.name, () => {
     });
     const headers = ['Rg-Event-Type: FlagCreated', 'Rg-Stream-Id: flag-k', 'Rg-Correlation-Id: ' + 'r'.repeat(36), 'Nats-Msg-Id: ' + 'e'.repeat(36)].join('\r\n');
     expect(eventWireBytes('flag-k', { type: 'FlagCreated', data, metadata })).toBeGreaterThan(Buffer.byteLength(body) + Buffer.byteLength(headers) + 300);
+  });
+});
+
+describe(`${CommandHandler.name} kept folds`, () => {
+  it('decides on the kept fold plus only the newer events, and a state a caller changed does not leak into it', async () => {
+    const store = new InMemoryEventStore();
+    const reads: Array<number | undefined> = [];
+    const readStream = store.readStream.bind(store);
+    store.readStream = async (streamId, options) => {
+      reads.push(options?.fromVersion);
+      return readStream(streamId, options);
+    };
+    type Tally = { counts: number[] };
+    type Counted = { type: 'Counted'; data: { n: number } };
+    const tally: AggregateType<Tally, Counted> = {
+      name: 'tally',
+      area: 'TEST',
+      eventTypes: new Set(['Counted']),
+      initialState: { counts: [] },
+      evolve: (state, event) => ({ counts: [...state.counts, event.data.n] }),
+    };
+    const handler = new CommandHandler({ store });
+    const count = (commandId: string, n: number) =>
+      handler.handle(tally, (command: { n: number }) => [{ type: 'Counted' as const, data: command }], { origin: origin(commandId), key: 't1', commandType: 'Count', command: { n } });
+    const first = await count('a', 1);
+    first.state.counts.push(666);
+    // Another writer appends behind the handler's back: the next decision still sees it.
+    await store.append('tally-t1', [{ type: 'Counted', data: { n: 2 } }], { expectedVersion: 1 });
+    const third = await count('b', 3);
+    expect(third.state.counts).toEqual([1, 2, 3]);
+    const latest = await handler.loadLatest(tally, 't1');
+    expect([latest.state, latest.version]).toEqual([{ counts: [1, 2, 3] }, 3]);
+    expect(reads).toEqual([undefined, 1, 3]);
   });
 });

@@ -1,4 +1,4 @@
-import { RollgateError } from '#rollgate/platform';
+import { RollgateError, ValidationError } from '#rollgate/platform';
 
 /** `<AREA>.VERSION_CONFLICT` and `<AREA>.COMMAND_ID_CONFLICT`: the codes a service's callers see for these conditions. */
 export const conflictCodes = (area: string) =>
@@ -65,3 +65,21 @@ export class EventTooLargeError extends RollgateError {
     );
   }
 }
+
+/**
+ * A bulk command (`handleMany`) that could not be applied: it lost the version race on one of its streams more often
+ * than the retry policy allows, or a pinned version no longer held (`<AREA>.VERSION_CONFLICT`). Nothing of it was
+ * appended.
+ */
+export class BulkCommandError extends RollgateError {
+  override readonly name: string = 'BulkCommandError';
+  constructor(area: string, streams: number, attempts: number, cause: unknown) {
+    super(conflictCodes(area).versionConflict, `the bulk command over ${streams} streams lost a version race ${attempts} times; nothing was appended`, {
+      details: { streams, attempts, ...(cause instanceof RollgateError && cause.details ? { conflict: cause.details } : {}) },
+      cause,
+    });
+  }
+}
+
+/** A bulk command that names one stream or one command id twice (`GENERIC.VALIDATION`). */
+export const duplicateInBulk = (path: string, message: string): ValidationError => ValidationError.of([{ path, message }]);

@@ -118,11 +118,107 @@ export function eventStoreContract(
       await store.append(ids[0]!, [event(1)], { expectedVersion: 'no_stream' });
       await store.append(ids[1]!, [event(2), event(3)], { expectedVersion: 'no_stream' });
       await store.append(ids[0]!, [event(4)], { expectedVersion: 1 });
+      // The Postgres store holds committed events back while older transactions elsewhere in the cluster run.
+      for (let tries = 0; (await store.readAll(start, 10)).filter((e) => ids.includes(e.streamId)).length < 4 && tries < 200; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       const page1 = await store.readAll(start, 3);
       const last = page1[page1.length - 1]!;
       const page2 = await store.readAll({ transactionId: last.transactionId, globalPosition: last.globalPosition }, 10);
       const mine = [...page1, ...page2].filter((e) => ids.includes(e.streamId)).map((e) => (e.data as { n: number }).n);
       expect(mine).toEqual([1, 2, 3, 4]);
+    });
+
+    describe('appendMany', () => {
+      it('appends several streams at once, each from its own version, with positions ascending in the order given', async () => {
+        const [a, b, c] = [streamId(), streamId(), streamId()];
+        await store.append(b, [event(0)], { expectedVersion: 'no_stream' });
+        const results = await store.appendMany([
+          { streamId: a, events: [event(1), event(2)], expectedVersion: 'no_stream', commandId: `${a}:cmd` },
+          { streamId: b, events: [event(3)], expectedVersion: 1 },
+          { streamId: c, events: [event(4)], expectedVersion: 'any' },
+        ]);
+        expect(results.map((r) => [r.streamId, r.nextVersion, r.duplicate])).toEqual([
+          [a, 2, false],
+          [b, 2, false],
+          [c, 1, false],
+        ]);
+        const streams = await store.readStreams([a, b, c, streamId()]);
+        expect([...streams.values()].map((events) => events.map((e) => (e.data as { n: number }).n))).toEqual([[1, 2], [0, 3], [4], []]);
+        const appended = [...streams.get(a)!, streams.get(b)![1]!, ...streams.get(c)!];
+        expect(new Set(appended.map((e) => e.transactionId)).size).toBe(1);
+        const positions = appended.map((e) => e.globalPosition);
+        expect([...positions].sort((x, y) => (x < y ? -1 : 1))).toEqual(positions);
+        expect(results.map((r) => r.firstPosition)).toEqual([positions[0], positions[2], positions[3]]);
+        expect(await store.findCommand(`${a}:cmd`)).toMatchObject({ streamId: a, version: 2, position: positions[0] });
+        const found = await store.findCommands([`${a}:cmd`, `${b}:none`]);
+        expect([...found.entries()]).toEqual([[`${a}:cmd`, { streamId: a, version: 2, position: positions[0], requestHash: null }]]);
+      });
+
+      it('rejects the whole append when any stream is not at its expected version', async () => {
+        const [a, b] = [streamId(), streamId()];
+        await store.append(b, [event(0)], { expectedVersion: 'no_stream' });
+        await expect(
+          store.appendMany([
+            { streamId: a, events: [event(1)], expectedVersion: 'no_stream', commandId: `${a}:cmd` },
+            { streamId: b, events: [event(2)], expectedVersion: 5 },
+          ]),
+        ).rejects.toBeInstanceOf(VersionConflictError);
+        await expect(
+          store.appendMany([
+            { streamId: a, events: [event(1)], expectedVersion: 'no_stream' },
+            { streamId: b, events: [event(2)], expectedVersion: 'no_stream' },
+          ]),
+        ).rejects.toMatchObject({ code: 'STORE.VERSION_CONFLICT' });
+        expect(await store.streamVersion(a)).toBe(0);
+        expect(await store.streamVersion(b)).toBe(1);
+        expect(await store.findCommand(`${a}:cmd`)).toBeNull();
+      });
+
+      it('answers a part whose command id was applied as a duplicate and appends the others', async () => {
+        const [a, b] = [streamId(), streamId()];
+        const first = await store.append(a, [event(1)], { expectedVersion: 'no_stream', commandId: `${a}:cmd` });
+        const results = await store.appendMany([
+          { streamId: a, events: [event(1)], expectedVersion: 'no_stream', commandId: `${a}:cmd` },
+          { streamId: b, events: [event(2)], expectedVersion: 'no_stream', commandId: `${b}:cmd` },
+        ]);
+        expect(results[0]).toEqual({ ...first, duplicate: true });
+        expect(results[1]).toMatchObject({ streamId: b, nextVersion: 1, duplicate: false });
+        expect(await store.streamVersion(a)).toBe(1);
+        await expect(
+          store.appendMany([{ streamId: streamId(), events: [event(3)], expectedVersion: 'any', commandId: `${a}:cmd` }]),
+        ).rejects.toBeInstanceOf(CommandIdReusedError);
+      });
+
+      it('refuses a stream named twice, a part without events and an empty append', async () => {
+        const a = streamId();
+        await expect(
+          store.appendMany([
+            { streamId: a, events: [event(1)], expectedVersion: 'any' },
+            { streamId: a, events: [event(2)], expectedVersion: 'any' },
+          ]),
+        ).rejects.toBeInstanceOf(InvalidAppendError);
+        await expect(store.appendMany([{ streamId: a, events: [], expectedVersion: 'any' }])).rejects.toBeInstanceOf(InvalidAppendError);
+        await expect(store.appendMany([])).rejects.toBeInstanceOf(InvalidAppendError);
+        expect(await store.streamVersion(a)).toBe(0);
+      });
+
+      it('reads several streams as of a time', async () => {
+        const [a, b] = [streamId(), streamId()];
+        await store.appendMany([
+          { streamId: a, events: [event(1)], expectedVersion: 'no_stream' },
+          { streamId: b, events: [event(2)], expectedVersion: 'no_stream' },
+        ]);
+        await new Promise((resolve) => setTimeout(resolve, 15));
+        const between = new Date();
+        await new Promise((resolve) => setTimeout(resolve, 15));
+        await store.append(a, [event(3)], { expectedVersion: 1 });
+        const then = await store.readStreams([a, b], { asOf: { time: between } });
+        expect([...then.entries()].map(([id, events]) => [id, events.map((e) => e.streamVersion)])).toEqual([
+          [a, [1]],
+          [b, [1]],
+        ]);
+      });
     });
 
     it('advances a checkpoint only from the position it holds', async () => {

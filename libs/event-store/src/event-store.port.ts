@@ -71,6 +71,12 @@ export interface AppendResult {
   duplicate: boolean;
 }
 
+/** One stream's part of a multi-stream append: its events, expected version and (optional) command id. */
+export interface StreamAppend extends AppendOptions {
+  streamId: string;
+  events: readonly NewEvent[];
+}
+
 /** Bounds for reading one stream; `asOf` gives the state at a global position or a time (time travel). */
 export interface ReadStreamOptions {
   fromVersion?: number;
@@ -81,6 +87,16 @@ export interface ReadStreamOptions {
 export interface EventStore {
   append(streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult>;
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  /**
+   * Several streams in one transaction (ADR 0012): each part is checked against its own expected version, and a
+   * conflict on any part (or a command id applied meanwhile) rejects the whole append with a VersionConflictError.
+   * A part whose command id was already applied before is not appended again and comes back as `duplicate`. The
+   * events get one transaction id and ascending positions in the order given, so they are adjacent in "$all".
+   * Results in the order of `parts`.
+   */
+  appendMany(parts: readonly StreamAppend[]): Promise<AppendResult[]>;
+  /** Several streams at once (each in version order), optionally as of a position or a time; absent ones are empty. */
+  readStreams(streamIds: readonly string[], options?: Pick<ReadStreamOptions, 'asOf'>): Promise<Map<string, RecordedEvent[]>>;
   /** Events strictly after `after` in the gap-free order, at most `limit`. */
   readAll(after: AllPosition, limit: number): Promise<RecordedEvent[]>;
   /** The stream's current version, 0 when it does not exist. */
@@ -90,6 +106,8 @@ export interface EventStore {
    * fingerprint; null when unused.
    */
   findCommand(commandId: string): Promise<AppliedCommand | null>;
+  /** findCommand for many ids in one read: the applied ones, by command id. */
+  findCommands(commandIds: readonly string[]): Promise<Map<string, AppliedCommand>>;
 }
 
 export interface AppliedCommand {

@@ -11,8 +11,9 @@ import {
   type NewEvent,
   type ReadStreamOptions,
   type RecordedEvent,
+  type StreamAppend,
 } from './event-store.port.js';
-import { assertAppendable } from './stream-id.js';
+import { assertAppendable, assertDistinctStreams } from './stream-id.js';
 
 const samePosition = (a: AllPosition, b: AllPosition): boolean =>
   a.transactionId === b.transactionId && a.globalPosition === b.globalPosition;
@@ -36,48 +37,68 @@ export class InMemoryEventStore implements EventStore, CheckpointStore {
   constructor(private readonly clock: () => Date = () => new Date()) {}
 
   async append(streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult> {
-    assertAppendable(streamId, events);
-    if (options.commandId) {
-      const earlier = this.commands.get(options.commandId);
+    return this.appendAtomically([{ ...options, streamId, events }])[0]!;
+  }
+
+  async appendMany(parts: readonly StreamAppend[]): Promise<AppendResult[]> {
+    return this.appendAtomically(parts);
+  }
+
+  /** One transaction: every part checked before any is applied. */
+  private appendAtomically(parts: readonly StreamAppend[]): AppendResult[] {
+    assertDistinctStreams(parts);
+    for (const part of parts) assertAppendable(part.streamId, part.events);
+    const results = new Map<string, AppendResult>();
+    for (const part of parts) {
+      const earlier = part.commandId === undefined ? undefined : this.commands.get(part.commandId);
       if (earlier) {
-        if (earlier.result.streamId !== streamId) {
-          throw new CommandIdReusedError(options.commandId, streamId, earlier.result.streamId);
-        }
-        return { ...earlier.result, duplicate: true };
+        if (earlier.result.streamId !== part.streamId) throw new CommandIdReusedError(part.commandId!, part.streamId, earlier.result.streamId);
+        results.set(part.streamId, { ...earlier.result, duplicate: true });
+        continue;
       }
-    }
-    const stream = this.streams.get(streamId) ?? [];
-    const current = stream.length;
-    const expected = options.expectedVersion;
-    if ((expected === 'no_stream' && current > 0) || (typeof expected === 'number' && expected !== current)) {
-      throw new VersionConflictError(streamId, expected);
+      const current = this.streams.get(part.streamId)?.length ?? 0;
+      const expected = part.expectedVersion;
+      if ((expected === 'no_stream' && current > 0) || (typeof expected === 'number' && expected !== current)) {
+        throw new VersionConflictError(part.streamId, expected);
+      }
     }
     const transactionId = this.nextTransaction++;
     const recordedAt = this.clock();
-    const recorded = events.map(
-      (event, index): RecordedEvent => ({
-        globalPosition: this.nextPosition++,
-        transactionId,
-        streamId,
-        streamVersion: current + index + 1,
-        eventId: event.eventId ?? randomUUID(),
-        type: event.type,
-        schemaVersion: event.schemaVersion ?? 1,
-        data: structuredClone(event.data ?? null),
-        metadata: structuredClone(event.metadata ?? {}),
-        recordedAt,
-      }),
-    );
-    this.streams.set(streamId, [...stream, ...recorded]);
-    this.events.push(...recorded);
-    const result: AppendResult = {
-      streamId,
-      nextVersion: current + recorded.length,
-      firstPosition: recorded[0]!.globalPosition,
-      duplicate: false,
-    };
-    if (options.commandId) this.commands.set(options.commandId, { result, requestHash: options.requestHash ?? null });
-    return result;
+    for (const part of parts) {
+      if (results.has(part.streamId)) continue;
+      const stream = this.streams.get(part.streamId) ?? [];
+      const recorded = part.events.map(
+        (event, index): RecordedEvent => ({
+          globalPosition: this.nextPosition++,
+          transactionId,
+          streamId: part.streamId,
+          streamVersion: stream.length + index + 1,
+          eventId: event.eventId ?? randomUUID(),
+          type: event.type,
+          schemaVersion: event.schemaVersion ?? 1,
+          data: structuredClone(event.data ?? null),
+          metadata: structuredClone(event.metadata ?? {}),
+          recordedAt,
+        }),
+      );
+      this.streams.set(part.streamId, [...stream, ...recorded]);
+      this.events.push(...recorded);
+      const result: AppendResult = {
+        streamId: part.streamId,
+        nextVersion: stream.length + recorded.length,
+        firstPosition: recorded[0]!.globalPosition,
+        duplicate: false,
+      };
+      if (part.commandId) this.commands.set(part.commandId, { result, requestHash: part.requestHash ?? null });
+      results.set(part.streamId, result);
+    }
+    return parts.map((part) => results.get(part.streamId)!);
+  }
+
+  async readStreams(streamIds: readonly string[], options: Pick<ReadStreamOptions, 'asOf'> = {}): Promise<Map<string, RecordedEvent[]>> {
+    const streams = new Map<string, RecordedEvent[]>();
+    for (const id of streamIds) streams.set(id, await this.readStream(id, options));
+    return streams;
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
@@ -111,6 +132,15 @@ export class InMemoryEventStore implements EventStore, CheckpointStore {
     if (!earlier) return null;
     const { result, requestHash } = earlier;
     return { streamId: result.streamId, version: result.nextVersion, position: result.firstPosition, requestHash };
+  }
+
+  async findCommands(commandIds: readonly string[]): Promise<Map<string, AppliedCommand>> {
+    const found = new Map<string, AppliedCommand>();
+    for (const id of commandIds) {
+      const applied = await this.findCommand(id);
+      if (applied) found.set(id, applied);
+    }
+    return found;
   }
 
   async loadCheckpoint(name: string): Promise<AllPosition> {

@@ -1,4 +1,4 @@
-import { WakeableLoop } from '#rollgate/platform';
+import { HeldBackBackoff, WakeableLoop } from '#rollgate/platform';
 import { START, type AllPosition, type EventStore, type RecordedEvent } from './event-store.port.js';
 
 export interface LogTailOptions {
@@ -34,10 +34,12 @@ export class LogTail {
   ) {
     this.batchSize = options.batchSize ?? 1_000;
     this.afterBatch = options.afterBatch;
+    const backoff = new HeldBackBackoff(options.pollIntervalMs);
     this.loop = new WakeableLoop(
       async () => {
-        await this.catchUp();
-        return options.pollIntervalMs;
+        if ((await this.catchUp()) > 0) backoff.reset();
+        // A waiter's position is committed but not yet readable (held back by an older transaction): look again soon.
+        return backoff.pause(this.waiters.length > 0);
       },
       { onError: options.onError, errorDelayMs: options.pollIntervalMs },
     );

@@ -7,6 +7,7 @@ import { START, type AllPosition, type RecordedEvent } from './event-store.port.
 import { createPool } from './create-pool.js';
 import { PostgresEventStore, type SqlClient } from './postgres-event-store.js';
 import { ProjectionRunner, type Projection } from './projection-runner.js';
+import { LogTail, isAtOrAfter } from './log-tail.js';
 
 let database: TestDatabase;
 let appPool: pg.Pool;
@@ -180,8 +181,11 @@ describe('gap-free "$all" order', () => {
     } finally {
       slow.release();
     }
-    const after = await store.readAll(start, 100);
-    expect(after.map((e) => e.streamId)).toEqual([slowStream, fastStream]);
+    const after = await untilReadable(
+      () => store.readAll(start, 100),
+      (events) => events.filter((e) => [slowStream, fastStream].includes(e.streamId)).length >= 2,
+    );
+    expect(after.filter((e) => [slowStream, fastStream].includes(e.streamId)).map((e) => e.streamId)).toEqual([slowStream, fastStream]);
   });
 
   it('delivers every event exactly once to a checkpointing reader during concurrent appends with slow commits', async () => {
@@ -189,15 +193,18 @@ describe('gap-free "$all" order', () => {
     const seen: string[] = [];
     let position = start;
     let writing = true;
+    let doneWritingAt = Infinity;
+    const written: string[] = [];
     const reader = (async () => {
-      while (writing || (await store.readAll(position, 1)).length > 0) {
+      const deadline = () => Date.now() > doneWritingAt + 20_000;
+      // Until every written event was read (or 20 s after the writers finished): see untilReadable.
+      while (writing || (!written.every((id) => seen.includes(id)) && !deadline())) {
         const page = await store.readAll(position, 50);
         for (const event of page) seen.push(event.eventId);
         if (page.length) position = positionOf(page[page.length - 1]!);
         else await new Promise((resolve) => setTimeout(resolve, 2));
       }
     })();
-    const written: string[] = [];
     await Promise.all(
       Array.from({ length: 8 }, async (_, writer) => {
         for (let i = 0; i < 25; i++) {
@@ -220,11 +227,142 @@ describe('gap-free "$all" order', () => {
         }
       }),
     );
+    doneWritingAt = Date.now();
     writing = false;
     await reader;
     const mine = seen.filter((id) => written.includes(id));
     expect(new Set(mine).size).toBe(mine.length);
     expect(new Set(mine)).toEqual(new Set(written));
+  });
+});
+
+describe(LogTail.name, () => {
+  it('applies a position it is waited for as soon as an older open transaction ends, not at its idle poll', async () => {
+    const tail = new LogTail(store, () => undefined, { pollIntervalMs: 120_000 });
+    await tail.catchUp();
+    tail.start();
+    const blocker = await appPool.connect();
+    let applied: Promise<boolean>;
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT pg_current_xact_id()');
+      const streamId = `flag-${randomUUID()}`;
+      await store.append(streamId, [toggled(1)], { expectedVersion: 'no_stream' });
+      const [event] = await store.readStream(streamId);
+      applied = tail.waitFor(positionOf(event!), 20_000);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(isAtOrAfter(tail.appliedPosition, positionOf(event!))).toBe(false);
+      await blocker.query('ROLLBACK');
+    } finally {
+      blocker.release();
+    }
+    try {
+      expect(await applied).toBe(true);
+    } finally {
+      await tail.stop();
+    }
+  });
+});
+
+describe('multi-stream append (appendMany)', () => {
+  const ids = (n: number): string[] => Array.from({ length: n }, () => `flag-${randomUUID()}`);
+
+  it('is invisible to "$all" readers until it commits, then reads as one block in the order given', async () => {
+    const start = await drain(START);
+    const streams = ids(3);
+    let whileOpen: RecordedEvent[] | undefined;
+    await store.appendMany(
+      streams.map((streamId, i) => ({ streamId, events: [toggled(i * 2), toggled(i * 2 + 1)], expectedVersion: 'no_stream' as const })),
+      {
+        // Inside the transaction: another connection reads "$all" and must see none of it yet.
+        beforeCommit: async () => {
+          whileOpen = await store.readAll(start, 100);
+        },
+      },
+    );
+    expect(whileOpen!.filter((e) => streams.includes(e.streamId))).toEqual([]);
+    // Other test files' open transactions in the cluster may hold the committed block back for a moment.
+    let after: RecordedEvent[] = [];
+    for (let tries = 0; after.length < 6 && tries < 200; tries++) {
+      if (tries > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      after = (await store.readAll(start, 100)).filter((e) => streams.includes(e.streamId));
+    }
+    expect(after.map((e) => [e.streamId, e.streamVersion, (e.data as { n: number }).n])).toEqual(
+      streams.flatMap((streamId, i) => [
+        [streamId, 1, i * 2],
+        [streamId, 2, i * 2 + 1],
+      ]),
+    );
+  });
+
+  it('hands the inline hook every event of every stream, and a failing hook appends nothing', async () => {
+    const streams = ids(2);
+    const seen: string[] = [];
+    await store.appendMany(
+      streams.map((streamId) => ({ streamId, events: [toggled(1)], expectedVersion: 'no_stream' as const })),
+      { beforeCommit: async (events) => void seen.push(...events.map((e) => e.streamId)) },
+    );
+    expect(seen).toEqual(streams);
+    const more = ids(2);
+    await expect(
+      store.appendMany(
+        more.map((streamId) => ({ streamId, events: [toggled(1)], expectedVersion: 'no_stream' as const, commandId: `${streamId}:c` })),
+        { beforeCommit: async () => Promise.reject(new Error('projection failed')) },
+      ),
+    ).rejects.toThrow('projection failed');
+    expect(await Promise.all(more.map((id) => store.streamVersion(id)))).toEqual([0, 0]);
+    expect(await store.findCommand(`${more[0]}:c`)).toBeNull();
+  });
+
+  it('lets exactly one of 10 concurrent appenders at the same expected versions win, the others append nothing', async () => {
+    const streams = ids(4);
+    await store.appendMany(streams.map((streamId) => ({ streamId, events: [toggled(0)], expectedVersion: 'no_stream' as const })));
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, writer) =>
+        // Each writer names the streams in another order: the store locks them in one order, so none deadlocks.
+        store.appendMany(
+          (writer % 2 === 0 ? streams : [...streams].reverse()).map((streamId) => ({ streamId, events: [toggled(writer)], expectedVersion: 1 })),
+        ),
+      ),
+    );
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    for (const failed of outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected')) {
+      expect(failed.reason).toBeInstanceOf(VersionConflictError);
+    }
+    const winner = outcomes.findIndex((o) => o.status === 'fulfilled');
+    const after = await store.readStreams(streams);
+    for (const events of after.values()) expect(events.map((e) => (e.data as { n: number }).n)).toEqual([0, winner]);
+  });
+
+  it('serializes overlapping appends with expected version any, in opposite stream orders, without a deadlock', async () => {
+    const streams = ids(6);
+    await Promise.all(
+      Array.from({ length: 8 }, (_, writer) =>
+        store.appendMany(
+          (writer % 2 === 0 ? streams : [...streams].reverse()).map((streamId) => ({ streamId, events: [toggled(writer)], expectedVersion: 'any' as const })),
+        ),
+      ),
+    );
+    const after = await store.readStreams(streams);
+    for (const events of after.values()) expect(events.map((e) => e.streamVersion)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('rejects a command id that a concurrent append recorded meanwhile, leaving every other stream unchanged', async () => {
+    const [a, b] = ids(2);
+    const commandId = `${a}:race`;
+    await store.append(a!, [toggled(1)], { expectedVersion: 'no_stream', commandId });
+    // The caller claims it looked the ids up (as the command handler does): the transaction still catches it.
+    await expect(
+      store.appendMany(
+        [
+          { streamId: b!, events: [toggled(2)], expectedVersion: 'no_stream', commandId: `${b}:race` },
+          { streamId: a!, events: [toggled(1)], expectedVersion: 1, commandId },
+        ],
+        { commandIdsLookedUp: true },
+      ),
+    ).rejects.toBeInstanceOf(VersionConflictError);
+    expect(await store.streamVersion(b!)).toBe(0);
+    expect(await store.streamVersion(a!)).toBe(1);
   });
 });
 
@@ -268,8 +406,13 @@ describe(ProjectionRunner.name, () => {
       );
       await live.catchUp();
     }
+    const total = async (): Promise<number> => Number((await appPool.query<{ n: string }>('SELECT count(*)::text AS n FROM es.events')).rows[0]!.n);
+    const applied = async (suffix: string): Promise<number> =>
+      Number((await appPool.query<{ n: string | null }>(`SELECT sum(events)::text AS n FROM ${table}_${suffix}`)).rows[0]!.n ?? 0);
+    const events = await total();
+    await untilReadable(async () => (await live.catchUp(), await applied('live')), (n) => n >= events);
     const rebuilt = new ProjectionRunner(appPool, countsProjection(`${table}-rebuilt`, `${table}_rebuilt`));
-    await rebuilt.catchUp();
+    await untilReadable(async () => (await rebuilt.catchUp(), await applied('rebuilt')), (n) => n >= events);
     await rebuilt.rebuild();
     const read = async (suffix: string) =>
       (await appPool.query(`SELECT * FROM ${table}_${suffix} ORDER BY stream_id`)).rows;
@@ -315,6 +458,20 @@ describe('inline projections', () => {
     expect(await store.streamVersion(id)).toBe(0);
   });
 });
+
+/**
+ * Repeats `read` until `done` holds or 20 s passed. The "$all" reader holds committed events back while any older
+ * write transaction in the cluster runs, and other test files create and drop databases (long transactions) beside
+ * this one: "every event was read" can only be checked once they are readable, not after one empty read.
+ */
+async function untilReadable<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 async function drain(from: AllPosition): Promise<AllPosition> {
   let position = from;

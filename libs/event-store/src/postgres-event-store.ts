@@ -12,8 +12,9 @@ import {
   type NewEvent,
   type ReadStreamOptions,
   type RecordedEvent,
+  type StreamAppend,
 } from './event-store.port.js';
-import { assertAppendable, streamTypeOf } from './stream-id.js';
+import { assertAppendable, assertDistinctStreams, streamTypeOf } from './stream-id.js';
 
 /** The subset of a pg client an inline projection may use: it runs inside the append's transaction. */
 export interface SqlClient {
@@ -34,6 +35,13 @@ export interface PgAppendOptions extends AppendOptions {
   commandIdLookedUp?: boolean;
 }
 
+export interface PgAppendManyOptions {
+  /** As PgAppendOptions.beforeCommit: every part's events, in the order appended, inside the transaction. */
+  beforeCommit?: (events: readonly RecordedEvent[], tx: SqlClient) => Promise<void>;
+  /** As PgAppendOptions.commandIdLookedUp, for every part's command id. */
+  commandIdsLookedUp?: boolean;
+}
+
 interface EventRow {
   global_position: string;
   transaction_id: string;
@@ -48,6 +56,8 @@ interface EventRow {
 }
 
 const CONFLICT_CODES = new Set(['RG409', '23505']);
+/** A multi-stream append also loses a lock race as a deadlock when streams are created concurrently: retry it too. */
+const MANY_CONFLICT_CODES = new Set([...CONFLICT_CODES, '40P01']);
 
 export const toRecordedEvent = (row: EventRow): RecordedEvent => ({
   globalPosition: BigInt(row.global_position),
@@ -124,6 +134,104 @@ export class PostgresEventStore implements EventStore, CheckpointStore {
     }
   }
 
+  async appendMany(parts: readonly StreamAppend[], options: PgAppendManyOptions = {}): Promise<AppendResult[]> {
+    assertDistinctStreams(parts);
+    for (const part of parts) assertAppendable(part.streamId, part.events);
+    const results = new Map<string, AppendResult>();
+    if (!options.commandIdsLookedUp) {
+      for (const earlier of await this.earlierAppends(parts)) results.set(earlier.streamId, earlier);
+    }
+    const pending = parts.filter((part) => !results.has(part.streamId));
+    if (pending.length > 0) {
+      for (const result of await this.appendInOneTransaction(pending, options)) results.set(result.streamId, result);
+    }
+    return parts.map((part) => results.get(part.streamId)!);
+  }
+
+  private async appendInOneTransaction(parts: readonly StreamAppend[], options: PgAppendManyOptions): Promise<AppendResult[]> {
+    const events = parts.flatMap((part) =>
+      part.events.map((event, i) => ({ ...event, streamId: part.streamId, ord: i + 1, eventId: event.eventId ?? randomUUID() })),
+    );
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ part_stream_id: string; part_next_version: string; part_first_position: string }>(
+        `SELECT part_stream_id, part_next_version, part_first_position
+           FROM es.append_streams($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::int[],
+                                  $8::text[], $9::int[], $10::uuid[], $11::text[], $12::smallint[], $13::jsonb[], $14::jsonb[])`,
+        [
+          parts.map((part) => part.streamId),
+          parts.map((part) => part.streamType ?? streamTypeOf(part.streamId)),
+          parts.map((part) => expectedVersionParam(part.expectedVersion)),
+          parts.map((part) => part.commandId ?? null),
+          parts.map((part) => part.commandType ?? null),
+          parts.map((part) => part.requestHash ?? null),
+          parts.map((part) => part.events.length),
+          events.map((event) => event.streamId),
+          events.map((event) => event.ord),
+          events.map((event) => event.eventId),
+          events.map((event) => event.type),
+          events.map((event) => event.schemaVersion ?? 1),
+          events.map((event) => JSON.stringify(event.data ?? null)),
+          events.map((event) => JSON.stringify(event.metadata ?? {})),
+        ],
+      );
+      if (options.beforeCommit) {
+        const { rows: own } = await client.query<EventRow>(
+          'SELECT * FROM es.events WHERE transaction_id = pg_current_xact_id() ORDER BY global_position',
+        );
+        await options.beforeCommit(own.map(toRecordedEvent), client as unknown as SqlClient);
+      }
+      await client.query('COMMIT');
+      return rows.map((row) => ({
+        streamId: row.part_stream_id,
+        nextVersion: Number(row.part_next_version),
+        firstPosition: BigInt(row.part_first_position),
+        duplicate: false,
+      }));
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      const code = (error as { code?: string }).code;
+      if (code && MANY_CONFLICT_CODES.has(code)) {
+        throw new VersionConflictError(parts.map((part) => part.streamId).join(', '), 'given per stream', { cause: error });
+      }
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** The parts whose command id was applied before, as their earlier results; another stream's id is refused. */
+  private async earlierAppends(parts: readonly StreamAppend[]): Promise<AppendResult[]> {
+    const withIds = parts.filter((part) => part.commandId !== undefined);
+    const applied = await this.findCommands(withIds.map((part) => part.commandId!));
+    return withIds.flatMap((part) => {
+      const earlier = applied.get(part.commandId!);
+      if (!earlier) return [];
+      if (earlier.streamId !== part.streamId) throw new CommandIdReusedError(part.commandId!, part.streamId, earlier.streamId);
+      return [{ streamId: part.streamId, nextVersion: earlier.version, firstPosition: earlier.position, duplicate: true }];
+    });
+  }
+
+  async readStreams(streamIds: readonly string[], options: Pick<ReadStreamOptions, 'asOf'> = {}): Promise<Map<string, RecordedEvent[]>> {
+    const params: unknown[] = [[...streamIds]];
+    let asOf = '';
+    if (options.asOf && 'globalPosition' in options.asOf) {
+      params.push(options.asOf.globalPosition.toString());
+      asOf = ' AND global_position <= $2';
+    } else if (options.asOf) {
+      params.push(options.asOf.time);
+      asOf = ' AND recorded_at <= $2';
+    }
+    const { rows } = await this.pool.query<EventRow>(
+      `SELECT * FROM es.events WHERE stream_id = ANY($1::text[])${asOf} ORDER BY stream_id, stream_version`,
+      params,
+    );
+    const streams = new Map<string, RecordedEvent[]>(streamIds.map((id) => [id, []]));
+    for (const row of rows) streams.get(row.stream_id)!.push(toRecordedEvent(row));
+    return streams;
+  }
+
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
     const conditions = ['stream_id = $1'];
     const params: unknown[] = [streamId];
@@ -196,6 +304,29 @@ export class PostgresEventStore implements EventStore, CheckpointStore {
           requestHash: row.request_hash,
         }
       : null;
+  }
+
+  async findCommands(commandIds: readonly string[]): Promise<Map<string, AppliedCommand>> {
+    const found = new Map<string, AppliedCommand>();
+    if (commandIds.length === 0) return found;
+    const { rows } = await this.pool.query<{
+      command_id: string;
+      stream_id: string;
+      result_version: string;
+      first_position: string;
+      request_hash: string | null;
+    }>('SELECT command_id, stream_id, result_version, first_position, request_hash FROM es.commands WHERE command_id = ANY($1::text[])', [
+      [...commandIds],
+    ]);
+    for (const row of rows) {
+      found.set(row.command_id, {
+        streamId: row.stream_id,
+        version: Number(row.result_version),
+        position: BigInt(row.first_position),
+        requestHash: row.request_hash,
+      });
+    }
+    return found;
   }
 
   private async earlierAppend(commandId: string, streamId: string): Promise<AppendResult | null> {

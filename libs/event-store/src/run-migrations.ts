@@ -1,6 +1,7 @@
 import { DataSource, type MigrationInterface } from 'typeorm';
 import { EventStoreSchema1732400000000 } from './migrations/1732400000000-event-store-schema.js';
 import { CommandRequestHash1732700000000 } from './migrations/1732700000000-command-request-hash.js';
+import { MultiStreamAppend1733200000000 } from './migrations/1733200000000-multi-stream-append.js';
 
 type MigrationClass = new () => MigrationInterface;
 
@@ -8,6 +9,7 @@ type MigrationClass = new () => MigrationInterface;
 export const eventStoreMigrations: readonly MigrationClass[] = [
   EventStoreSchema1732400000000,
   CommandRequestHash1732700000000,
+  MultiStreamAppend1733200000000,
 ];
 
 /**

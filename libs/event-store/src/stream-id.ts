@@ -21,3 +21,13 @@ export function assertAppendable(streamId: string, events: readonly NewEvent[]):
     }
   }
 }
+
+/** A multi-stream append names each stream once: two parts of one stream would need one expected version each. */
+export function assertDistinctStreams(parts: readonly { streamId: string }[]): void {
+  if (parts.length === 0) throw new InvalidAppendError('a multi-stream append needs at least one stream');
+  const seen = new Set<string>();
+  for (const { streamId } of parts) {
+    if (seen.has(streamId)) throw new InvalidAppendError(`stream ${streamId} appears twice in one append`, { streamId });
+    seen.add(streamId);
+  }
+}

@@ -10,7 +10,7 @@ import {
   type LeaderLease,
   type RecordedEvent,
 } from '#rollgate/event-store';
-import { WakeableLoop } from '#rollgate/platform';
+import { HeldBackBackoff, WakeableLoop } from '#rollgate/platform';
 import { encodeEvent, eventSubject, readEventHeaders } from './event-message.js';
 import { eventStreamTarget, streamFilter, type EventStreamTarget } from './event-stream.js';
 
@@ -104,6 +104,9 @@ export class EventPublisher {
   private leading = false;
   private recheckRequested = false;
   private position: AllPosition = START;
+  /** The newest event a `wake` said was committed: until it is published, an empty read is retried soon. */
+  private awaited: AllPosition = START;
+  private readonly backoff: HeldBackBackoff;
   private publishedTotal = 0;
   private parkedTotal = 0;
   /** Stream sequences up to this one were already counted as foreign (or are the publisher's own). */
@@ -116,6 +119,7 @@ export class EventPublisher {
     this.pollIntervalMs = options.pollIntervalMs ?? 50;
     this.leaderRetryMs = options.leaderRetryMs ?? 2000;
     this.window = options.mode === 'pipelined' ? Math.max(1, options.window ?? 128) : 1;
+    this.backoff = new HeldBackBackoff(this.pollIntervalMs);
     this.logger = options.logger ?? console;
     this.loop = new WakeableLoop(() => this.leadOnce(), {
       errorDelayMs: this.leaderRetryMs,
@@ -133,8 +137,13 @@ export class EventPublisher {
     await this.loop.stop();
   }
 
-  /** Skips the rest of the current poll wait (call after an append for the lowest latency). */
-  wake(): void {
+  /**
+   * Skips the rest of the current poll wait (call after an append for the lowest latency). With the appended
+   * position, an empty read is retried within milliseconds until that event is published: a concurrent transaction
+   * elsewhere can hold a committed event back from the "$all" reader for a moment (ADR 0003).
+   */
+  wake(committed?: AllPosition): void {
+    if (committed !== undefined && comparePositions(committed, this.awaited) > 0) this.awaited = committed;
     this.loop.wake();
   }
 
@@ -292,9 +301,10 @@ export class EventPublisher {
         // Resumed from the stream past the checkpoint (a crash between publish and checkpoint): record it now, not
         // only after the next event.
         checkpoint = await this.advance(checkpoint, position);
-        await this.sleep(this.pollIntervalMs);
+        await this.sleep(this.backoff.pause(comparePositions(position, this.awaited) < 0));
         continue;
       }
+      this.backoff.reset();
       for (let i = 0; i < batch.length && active(); i += this.window) {
         const slice = batch.slice(i, i + this.window);
         const publishable = this.withoutOversized(slice);

@@ -21,3 +21,4 @@ export * from './health/health.controller.js';
 export * from './health/health.module.js';
 export * from './loop/wakeable-loop.js';
 export * from './http/close-http.js';
+export * from './loop/held-back-backoff.js';

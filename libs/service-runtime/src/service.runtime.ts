@@ -92,7 +92,7 @@ export class ServiceRuntime implements OnApplicationBootstrap, BeforeApplication
     publisher.start();
     this.recheckOnReconnect(publisher);
     // A command's events leave for JetStream right after its commit instead of at the next idle poll.
-    this.commands.onCommitted(() => publisher.wake());
+    this.commands.onCommitted((last) => publisher.wake(last));
   }
 
   /** A reconnect may follow a partition in which another replica took the lead: the leader asks again. */

@@ -10,6 +10,7 @@ import {
   FLAG_QUERIES,
   FlagHistoryQuery,
   FlagKeyQuery,
+  FlagsAsOfQuery,
   ListFlagsQuery,
   queueGroup,
   SegmentMembersQuery,
@@ -18,6 +19,7 @@ import {
   subjects,
   type AnalyticsResult,
   type AuditEntry,
+  type FlagAsOf,
   type FlagSnapshot,
   type FlagSnapshotPage,
   type SegmentMembersPage,
@@ -53,6 +55,11 @@ export class FlagQueryNatsController {
   @MessagePattern(query(FLAG_QUERIES.list), QUEUE)
   list(@Payload() request: ListFlagsQuery): Promise<FlagView[] | Page<FlagView>> {
     return this.state.list(request, maxReplyBytes(this.nc) - PAGE_MARGIN_BYTES);
+  }
+
+  @MessagePattern(query(FLAG_QUERIES.asOf), QUEUE)
+  asOf(@Payload() request: FlagsAsOfQuery): Promise<Page<FlagAsOf>> {
+    return this.state.asOf(request, maxReplyBytes(this.nc) - PAGE_MARGIN_BYTES);
   }
 
   /** The whole snapshot (refused by ReplySizeInterceptor when it cannot fit), or one page of it (`paged`, `cursor`). */

@@ -30,11 +30,13 @@ export class FlagStateProjection implements Projection, InlineProjection {
   readonly name = 'flag-state';
 
   async apply(events: readonly RecordedEvent[], tx: SqlClient): Promise<void> {
+    const flags = new Map<string, RecordedEvent[]>();
     for (const [streamId, streamEvents] of byStream(events)) {
       const type = streamTypeOf(streamId);
-      if (type === 'flag') await this.applyFlag(streamKeyOf(streamId), streamEvents, tx);
+      if (type === 'flag') flags.set(streamKeyOf(streamId), streamEvents);
       else if (type === 'segment') await this.applySegment(streamKeyOf(streamId), streamEvents, tx);
     }
+    if (flags.size > 0) await this.applyFlags(flags, tx);
   }
 
   async reset(tx: SqlClient): Promise<void> {
@@ -42,24 +44,42 @@ export class FlagStateProjection implements Projection, InlineProjection {
     await tx.query('DELETE FROM flags.segment_state');
   }
 
-  private async applyFlag(key: string, events: RecordedEvent[], tx: SqlClient): Promise<void> {
-    const { rows } = await tx.query<{ definition: FlagState; version: number }>(
-      'SELECT definition, version FROM flags.flag_state WHERE key = $1 FOR UPDATE',
-      [key],
+  /** Every flag of the batch in two statements (a bulk command brings hundreds): rows locked in key order, then upserted. */
+  private async applyFlags(flags: ReadonlyMap<string, RecordedEvent[]>, tx: SqlClient): Promise<void> {
+    const keys = [...flags.keys()].sort();
+    const { rows } = await tx.query<{ key: string; definition: FlagState; version: number }>(
+      'SELECT key, definition, version FROM flags.flag_state WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE',
+      [keys],
     );
-    const current: StateRow<FlagState> = rows[0] ? { state: rows[0].definition, version: rows[0].version } : { state: null, version: 0 };
-    const fresh = events.filter((event) => event.streamVersion > current.version);
-    if (fresh.length === 0) return;
-    const { state } = foldEvents(flagAggregate, fresh, current);
-    if (state === null) return;
-    const last = fresh[fresh.length - 1]!;
+    const stored = new Map(rows.map((row) => [row.key, { state: row.definition, version: row.version }]));
+    const upserts: Array<{ key: string; version: number; state: NonNullable<FlagState>; last: RecordedEvent }> = [];
+    for (const key of keys) {
+      const current: StateRow<FlagState> = stored.get(key) ?? { state: null, version: 0 };
+      const fresh = flags.get(key)!.filter((event) => event.streamVersion > current.version);
+      if (fresh.length === 0) continue;
+      const { state } = foldEvents(flagAggregate, fresh, current);
+      if (state === null) continue;
+      const last = fresh[fresh.length - 1]!;
+      upserts.push({ key, version: last.streamVersion, state, last });
+    }
+    if (upserts.length === 0) return;
     await tx.query(
       `INSERT INTO flags.flag_state (key, version, archived, tags, definition, last_position, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       SELECT u.key, u.version, u.archived, ARRAY(SELECT jsonb_array_elements_text(u.tags)), u.definition, u.last_position, u.updated_at
+         FROM unnest($1::text[], $2::int[], $3::boolean[], $4::jsonb[], $5::jsonb[], $6::bigint[], $7::timestamptz[])
+              AS u(key, version, archived, tags, definition, last_position, updated_at)
        ON CONFLICT (key) DO UPDATE SET version = EXCLUDED.version, archived = EXCLUDED.archived, tags = EXCLUDED.tags,
          definition = EXCLUDED.definition, last_position = EXCLUDED.last_position, updated_at = EXCLUDED.updated_at
        WHERE flags.flag_state.version < EXCLUDED.version`,
-      [key, last.streamVersion, state.archived === true, state.tags ?? [], JSON.stringify(state), last.globalPosition.toString(), last.recordedAt],
+      [
+        upserts.map((u) => u.key),
+        upserts.map((u) => u.version),
+        upserts.map((u) => u.state.archived === true),
+        upserts.map((u) => JSON.stringify(u.state.tags ?? [])),
+        upserts.map((u) => JSON.stringify(u.state)),
+        upserts.map((u) => u.last.globalPosition.toString()),
+        upserts.map((u) => u.last.recordedAt),
+      ],
     );
   }
 

@@ -5,7 +5,9 @@ import {
   encodeSnapshotCursor,
   flagStreamId,
   MAX_MEMBERS_PAGE,
+  type FlagAsOf,
   type FlagKeyQuery,
+  type FlagsAsOfQuery,
   type FlagSnapshot,
   type FlagSnapshotPage,
   type FlagView,
@@ -81,6 +83,12 @@ class PageBudget {
   }
 }
 
+/** As FLAG_IN_ENVIRONMENT, in memory: the definition with only that environment's config. */
+const inEnvironment = (flag: FlagDefinition, environment: string): FlagDefinition => {
+  const config = flag.environments[environment];
+  return { ...flag, environments: config === undefined ? {} : { [environment]: config } };
+};
+
 const toView = (row: FlagRow): FlagView => ({
   flag: row.definition,
   position: row.last_position,
@@ -111,6 +119,21 @@ export class FlagStateQuery implements SegmentUsage {
     if (flag === null) throw new FlagError(FlagErrorCodes.notFound, `flag ${key} did not exist at ${time.toISOString()}`, { key, asOf: time.toISOString() });
     const last = events[events.length - 1]!;
     return { flag, position: last.globalPosition.toString(), updatedAt: last.recordedAt.toISOString() };
+  }
+
+  /** Each key's flag as of a time, from one read of the log; a page of what fits `maxBytes`, in the order asked. */
+  async asOf(query: FlagsAsOfQuery, maxBytes = Infinity): Promise<Page<FlagAsOf>> {
+    const keys = [...new Set(query.keys)];
+    const streams = await this.store.readStreams(keys.map(flagStreamId), { asOf: { time: new Date(query.asOf) } });
+    const items: FlagAsOf[] = [];
+    const budget = new PageBudget(maxBytes, 200);
+    for (const key of keys) {
+      const state = foldEvents(flagAggregate, streams.get(flagStreamId(key)) ?? []).state;
+      const item = { key, flag: state === null || query.environment === undefined ? state : inEnvironment(state, query.environment) };
+      if (!budget.take(jsonBytes(item) + 1)) return { items, next: key };
+      items.push(item);
+    }
+    return { items, next: null };
   }
 
   /** Flags matching the filters by key; with `paged`, one page of what fits `maxBytes` after `after`. */

@@ -1,4 +1,6 @@
 import { Controller } from '@nestjs/common';
+import { Type } from 'class-transformer';
+import { ValidateNested } from 'class-validator';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import {
   ArchiveFlagPayload,
@@ -6,6 +8,8 @@ import {
   ChangeSegmentMembersPayload,
   ChangeUserListPayload,
   ConfigureEnvironmentPayload,
+  ConfigureEnvironmentsPayload,
+  EnvironmentConfigItem,
   CreateFlagPayload,
   DefineSegmentPayload,
   RemoveEnvironmentPayload,
@@ -20,6 +24,7 @@ import {
   FLAG_COMMANDS,
   flagSubjects,
   queueGroup,
+  type BulkFlagCommandResult,
   type FlagCommandResult,
   type SegmentCommandResult,
 } from '#rollgate/contracts';
@@ -33,6 +38,12 @@ class ArchiveFlagCommand extends envelopeOf(ArchiveFlagPayload) {}
 class UnarchiveFlagCommand extends envelopeOf(UnarchiveFlagPayload) {}
 class ToggleFlagCommand extends envelopeOf(ToggleFlagPayload) {}
 class ConfigureEnvironmentCommand extends envelopeOf(ConfigureEnvironmentPayload) {}
+class ConfigureEnvironmentsBody extends ConfigureEnvironmentsPayload {
+  @ValidateNested({ each: true })
+  @Type(() => EnvironmentConfigItem)
+  declare items: EnvironmentConfigItem[];
+}
+class ConfigureEnvironmentsCommand extends envelopeOf(ConfigureEnvironmentsBody) {}
 class RemoveEnvironmentCommand extends envelopeOf(RemoveEnvironmentPayload) {}
 class ChangeRolloutCommand extends envelopeOf(ChangeRolloutPayload) {}
 class SetRulesCommand extends envelopeOf(SetRulesPayload) {}
@@ -83,6 +94,11 @@ export class FlagNatsController {
   @MessagePattern(command(FLAG_COMMANDS.configureEnvironment), QUEUE)
   configureEnvironment(@Payload() envelope: ConfigureEnvironmentCommand): Promise<FlagCommandResult> {
     return this.flags.handleFlag(envelope, { type: 'ConfigureEnvironment', data: envelope.payload });
+  }
+
+  @MessagePattern(command(FLAG_COMMANDS.configureEnvironments), QUEUE)
+  configureEnvironments(@Payload() envelope: ConfigureEnvironmentsCommand): Promise<BulkFlagCommandResult> {
+    return this.flags.configureEnvironments(envelope, envelope.payload);
   }
 
   @MessagePattern(command(FLAG_COMMANDS.removeEnvironment), QUEUE)

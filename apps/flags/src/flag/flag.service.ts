@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { CommandEnvelope, FlagCommandResult, SegmentCommandResult } from '#rollgate/contracts';
+import type { BulkFlagCommandResult, CommandEnvelope, ConfigureEnvironmentsPayload, FlagCommandResult, SegmentCommandResult } from '#rollgate/contracts';
 import type { Segment } from '#rollgate/evaluation';
-import { CommandHandler, type CommandOrigin, type CommandOutcome } from '#rollgate/commands';
+import { CommandHandler, type CommandOrigin, type CommandOutcome, type CommandRequest } from '#rollgate/commands';
 import { CLOCK, type Clock } from '#rollgate/service-runtime';
 import { SEGMENT_USAGE, type SegmentUsage } from '../store/store.tokens.js';
 import { decideSegment, segmentCommandKey, type SegmentCommand } from '../segment/segment.decider.js';
@@ -64,6 +64,32 @@ export class FlagService {
     return { ...replyOf(outcome), flag: outcome.state };
   }
 
+  /**
+   * `configure-environments`: each item is the `ConfigureEnvironment` command of its flag (same decision, same
+   * fingerprint, its own command id), and the items are appended together (CommandHandler.handleMany).
+   */
+  async configureEnvironments(envelope: CommandEnvelope<unknown>, payload: ConfigureEnvironmentsPayload): Promise<BulkFlagCommandResult> {
+    const { environment } = payload;
+    const requests = payload.items.map((item): CommandRequest<FlagCommand> => ({
+      origin: {
+        commandId: item.commandId ?? `${envelope.commandId}:${item.key}`,
+        actor: envelope.actor,
+        ...(envelope.reason === undefined ? {} : { reason: envelope.reason }),
+        correlationId: envelope.correlationId ?? envelope.commandId,
+      },
+      key: item.key,
+      commandType: 'ConfigureEnvironment',
+      command: { type: 'ConfigureEnvironment', data: { key: item.key, environment, config: item.config } },
+    }));
+    const segments = this.segmentCache();
+    const outcomes = await this.commands.handleMany(
+      flagAggregate,
+      async (command: FlagCommand, state) => decideFlag(command, state, this.clock(), { segments: await segments(segmentKeysIn([command.data, state])) }),
+      requests,
+    );
+    return { items: outcomes.map((outcome) => ({ ...replyOf(outcome), appended: outcome.appended })) };
+  }
+
   async handleSegment(envelope: CommandEnvelope<unknown>, input: SegmentCommandInput): Promise<SegmentCommandResult> {
     const key = segmentCommandKey(input as SegmentCommand);
     const outcome = await this.commands.handle(
@@ -89,6 +115,20 @@ export class FlagService {
     // A version beyond the stream's end is not a past state.
     const target = toVersion !== undefined && then.version < toVersion ? null : then.state;
     return { ...input, target };
+  }
+
+  /** loadSegments for the items of one bulk command: each segment read once however many flags use it. */
+  private segmentCache(): (keys: ReadonlySet<string>) => Promise<Map<string, Segment>> {
+    const loaded = new Map<string, Promise<Segment | null>>();
+    return async (keys) => {
+      const segments = new Map<string, Segment>();
+      for (const key of keys) {
+        if (!loaded.has(key)) loaded.set(key, this.commands.load(segmentAggregate, key).then(({ state }) => state));
+        const segment = await loaded.get(key)!;
+        if (segment !== null) segments.set(key, segment);
+      }
+      return segments;
+    };
   }
 
   private async loadSegments(keys: ReadonlySet<string>): Promise<Map<string, Segment>> {

@@ -183,7 +183,7 @@ export class ExecutionRunner implements ExecutionWaker, BeforeApplicationShutdow
     }
     for (;;) {
       if (this.stopping || (signal.aborted && signal.reason !== 'preempted')) throw new Stopped();
-      const { state } = await this.commands.load(executionAggregate, id);
+      const { state } = await this.commands.loadLatest(executionAggregate, id);
       const now = this.clock();
       const action = nextAction(state, now.getTime());
       if (state === null || action.kind === 'none') return;
@@ -276,7 +276,7 @@ export class ExecutionRunner implements ExecutionWaker, BeforeApplicationShutdow
         case 'finish': {
           const recoveryMs = recoveryOf(state);
           await this.record(state, { type: 'FinishExecution', data: recoveryMs === undefined ? {} : { recoveryMs } }, `${id}:finish`);
-          const { state: final } = await this.commands.load(executionAggregate, id);
+          const { state: final } = await this.commands.loadLatest(executionAggregate, id);
           if (final !== null && TERMINAL_STATUSES.has(final.status)) {
             this.finished.inc({ type: final.type, scope: final.scope, cause: final.cause.kind, outcome: final.status });
             if (final.recoveryMs !== undefined) this.recovery.observe({ type: final.type }, final.recoveryMs / 1_000);

@@ -24,6 +24,12 @@ const byStream = (events: readonly RecordedEvent[]): Map<string, RecordedEvent[]
  */
 export class RollbackStateProjection implements Projection, InlineProjection {
   readonly name = 'rollback-state';
+  /**
+   * The state this instance last wrote per execution, with the row's version and last position then. An execution of a
+   * large restore is ~600 KB of JSON, read back for every event it records otherwise. The position tells a kept state
+   * from one whose transaction rolled back (positions are never reused); any mismatch reads the row.
+   */
+  private readonly written = new Map<string, { version: number; position: string; state: Execution }>();
 
   async apply(events: readonly RecordedEvent[], tx: SqlClient): Promise<void> {
     for (const [streamId, streamEvents] of byStream(events)) {
@@ -58,8 +64,7 @@ export class RollbackStateProjection implements Projection, InlineProjection {
   }
 
   private async applyExecution(id: string, events: RecordedEvent[], tx: SqlClient): Promise<void> {
-    const { rows } = await tx.query<{ state: Execution; version: number }>('SELECT state, version FROM rollback.executions WHERE id = $1 FOR UPDATE', [id]);
-    const current = rows[0] ? { state: rows[0].state as Execution | null, version: rows[0].version } : { state: null, version: 0 };
+    const current = await this.currentExecution(id, tx);
     const fresh = events.filter((event) => event.streamVersion > current.version);
     if (fresh.length === 0) return;
     for (const stored of fresh) {
@@ -98,6 +103,24 @@ export class RollbackStateProjection implements Projection, InlineProjection {
         last.recordedAt,
       ],
     );
+    this.written.delete(id);
+    this.written.set(id, { version: last.streamVersion, position: last.globalPosition.toString(), state });
+    if (this.written.size > 32) this.written.delete(this.written.keys().next().value!);
+  }
+
+  private async currentExecution(id: string, tx: SqlClient): Promise<{ state: Execution | null; version: number }> {
+    const { rows } = await tx.query<{ version: number; last_position: string }>(
+      'SELECT version, last_position::text AS last_position FROM rollback.executions WHERE id = $1 FOR UPDATE',
+      [id],
+    );
+    const head = rows[0];
+    if (!head) return { state: null, version: 0 };
+    const kept = this.written.get(id);
+    if (kept !== undefined && kept.version === head.version && kept.position === head.last_position) {
+      return { state: structuredClone(kept.state), version: kept.version };
+    }
+    const { rows: full } = await tx.query<{ state: Execution }>('SELECT state FROM rollback.executions WHERE id = $1', [id]);
+    return { state: full[0]!.state, version: head.version };
   }
 
   /** The target lock follows the execution's start and end. A held target fails the INSERT: the append rolls back. */

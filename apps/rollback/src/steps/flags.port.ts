@@ -2,13 +2,20 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import {
   CORRELATION_HEADER,
   ErrorCodes,
+  FLAG_COMMANDS,
+  FLAG_QUERIES,
   flagSubjects,
+  MAX_AS_OF_KEYS,
+  type BulkFlagCommandResult,
   type CommandEnvelope,
+  type EnvironmentConfigItem,
+  type FlagAsOf,
   type FlagCommandResult,
   type FlagCommandVerb,
   type FlagDefinition,
   type FlagQueryNoun,
   type FlagView,
+  type Page,
   type Reply,
 } from '#rollgate/contracts';
 import { headers as natsHeaders, NoRespondersError, RequestError } from '@nats-io/nats-core';
@@ -34,12 +41,21 @@ export class FlagsPort {
     private readonly timeoutMs: number,
   ) {}
 
-  async command(verb: FlagCommandVerb, payload: object, origin: FlagsOrigin): Promise<FlagCommandResult> {
+  command(verb: FlagCommandVerb, payload: object, origin: FlagsOrigin): Promise<FlagCommandResult> {
+    return this.send<FlagCommandResult>(verb, payload, origin);
+  }
+
+  /** One environment of many flags in one command (`configure-environments`); each item keeps its own command id. */
+  configureEnvironments(environment: string, items: EnvironmentConfigItem[], origin: FlagsOrigin): Promise<BulkFlagCommandResult> {
+    return this.send<BulkFlagCommandResult>(FLAG_COMMANDS.configureEnvironments, { environment, items }, origin);
+  }
+
+  private async send<Result>(verb: FlagCommandVerb, payload: object, origin: FlagsOrigin): Promise<Result> {
     const envelope: CommandEnvelope<object> = { commandId: origin.commandId, actor: origin.actor, correlationId: origin.correlationId, payload };
     if (origin.reason !== undefined) envelope.reason = origin.reason;
-    let reply: Reply<FlagCommandResult>;
+    let reply: Reply<Result>;
     try {
-      reply = await requestCommand<FlagCommandResult>(this.nc, flagSubjects.command(verb), envelope, { timeoutMs: this.timeoutMs });
+      reply = await requestCommand<Result>(this.nc, flagSubjects.command(verb), envelope, { timeoutMs: this.timeoutMs });
     } catch (error) {
       if (error instanceof MessagingError) throw new RollgateError(error.code, `flags service: ${error.message}`, { cause: error });
       throw error;
@@ -74,6 +90,22 @@ export class FlagsPort {
       if (error instanceof RollgateError && error.code === 'FLAGS.NOT_FOUND') return null;
       throw error;
     }
+  }
+
+  /**
+   * Each key's flag as it was at `asOf` (null: it did not exist then), only `environment`'s config when given: one
+   * `as-of` query per MAX_AS_OF_KEYS keys, and another from where a reply that was full left off.
+   */
+  async flagsAsOf(keys: readonly string[], asOf: string, environment?: string, correlationId?: string): Promise<Map<string, FlagDefinition | null>> {
+    const then = new Map<string, FlagDefinition | null>();
+    let rest = [...keys];
+    while (rest.length > 0) {
+      const chunk = rest.slice(0, MAX_AS_OF_KEYS);
+      const page = await this.query<Page<FlagAsOf>>(FLAG_QUERIES.asOf, { asOf, keys: chunk, ...(environment === undefined ? {} : { environment }) }, correlationId);
+      for (const item of page.items) then.set(item.key, item.flag);
+      rest = page.next === null ? rest.slice(chunk.length) : rest.slice(rest.indexOf(page.next));
+    }
+    return then;
   }
 
   /** Every flag that is not archived. */

@@ -1,8 +1,9 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { rollbackSubjects, type Execution, type FlagCommandResult, type StepRun } from '#rollgate/contracts';
+import { rollbackSubjects, type EnvironmentConfig, type Execution, type FlagCommandResult, type StepRun } from '#rollgate/contracts';
 import { MessagingError, requestCommand } from '#rollgate/messaging';
 import { RollgateError } from '#rollgate/platform';
 import { RollbackErrorCodes } from '../rollback.errors.js';
+import { batchFlagOperations } from './flag-batches.js';
 import { FlagsPort, type FlagsOrigin } from './flags.port.js';
 import { KubernetesPort } from './kubernetes.port.js';
 import { SdkStatusBoard } from './sdk-status.board.js';
@@ -67,12 +68,9 @@ export class StepPerformer {
           return { at, flags: await this.flags.activeFlags() };
         case 'flags-as-of': {
           const flags = await this.flags.activeFlags();
-          const then = await mapLimit(flags, this.options.flagConcurrency, (flag) => this.flags.flag(flag.key, config.asOf));
-          const asOf = new Map(flags.map((flag, i) => {
-            const result = then[i]!;
-            if (result.status === 'rejected') throw result.reason;
-            return [flag.key, result.value] as const;
-          }));
+          // A restore of one environment needs only that environment's configs; a system restore only which flags existed.
+          const environment = step.type === 'restore_environment' ? (step.config as { environment: string }).environment : undefined;
+          const asOf = await this.flags.flagsAsOf(flags.map((flag) => flag.key), config.asOf!, environment);
           return { at, flags, asOf };
         }
         case 'none':
@@ -131,11 +129,22 @@ export class StepPerformer {
   }
 
   private async flagOps(execution: Execution, step: StepRun, ops: readonly FlagOperation[]): Promise<FlagOperationResult[]> {
-    const settled = await mapLimit(ops, this.options.flagConcurrency, async (op) => {
-      const reply: FlagCommandResult = await this.flags.command(op.verb, op.payload, originOf(execution, step, op.commandId));
-      const key = String(op.payload['key']);
-      const intent = op.intent ?? (reply.flag === null ? null : { check: 'definition' as const, key, hash: definitionHash(reply.flag) });
-      return { key, verb: op.verb, version: reply.version, position: reply.position, appended: reply.appended ?? 0, duplicate: reply.duplicate, intent };
+    const settled: PromiseSettledResult<FlagOperationResult>[] = new Array(ops.length);
+    const batches = batchFlagOperations(ops);
+    await mapLimit(batches, this.options.flagConcurrency, async (batch) => {
+      if (batch.kind === 'single') {
+        settled[batch.index] = await this.flagOp(execution, step, batch.op).then(
+          (value) => ({ status: 'fulfilled' as const, value }),
+          (reason: unknown) => ({ status: 'rejected' as const, reason }),
+        );
+        return;
+      }
+      try {
+        const results = await this.bulkOp(execution, step, batch.environment, batch.ops);
+        batch.indexes.forEach((index, n) => (settled[index] = { status: 'fulfilled', value: results[n]! }));
+      } catch (reason) {
+        for (const index of batch.indexes) settled[index] = { status: 'rejected', reason };
+      }
     });
     const failures = settled.flatMap((result, i) => (result.status === 'rejected' ? [{ op: ops[i]!, failure: StepFailure.of(result.reason, isTransient) }] : []));
     if (failures.length > 0) {
@@ -151,6 +160,24 @@ export class StepPerformer {
       );
     }
     return settled.map((result) => (result as PromiseFulfilledResult<FlagOperationResult>).value);
+  }
+
+  private async flagOp(execution: Execution, step: StepRun, op: FlagOperation): Promise<FlagOperationResult> {
+    const reply: FlagCommandResult = await this.flags.command(op.verb, op.payload, originOf(execution, step, op.commandId));
+    const key = String(op.payload['key']);
+    const intent = op.intent ?? (reply.flag === null ? null : { check: 'definition' as const, key, hash: definitionHash(reply.flag) });
+    return { key, verb: op.verb, version: reply.version, position: reply.position, appended: reply.appended ?? 0, duplicate: reply.duplicate, intent };
+  }
+
+  /** `configure-environment`s of one environment as one `configure-environments`; results in the order of `ops`. */
+  private async bulkOp(execution: Execution, step: StepRun, environment: string, ops: readonly FlagOperation[]): Promise<FlagOperationResult[]> {
+    const items = ops.map((op) => ({ key: String(op.payload['key']), config: op.payload['config'] as EnvironmentConfig, commandId: op.commandId }));
+    // The envelope's id is recorded nowhere (each item's is); it names the bulk in logs and metadata.
+    const reply = await this.flags.configureEnvironments(environment, items, originOf(execution, step, `${ops[0]!.commandId}:bulk${ops.length}`));
+    return ops.map((op, n) => {
+      const item = reply.items[n]!;
+      return { key: item.key, verb: op.verb, version: item.version, position: item.position, appended: item.appended, duplicate: item.duplicate, intent: op.intent };
+    });
   }
 
   /** The contract of `rg.cmd.canary.end`: until a canary service answers it, the step fails with CANARY_UNAVAILABLE. */

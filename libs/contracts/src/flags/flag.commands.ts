@@ -1,5 +1,6 @@
 import {
   ArrayMaxSize,
+  ArrayNotEmpty,
   ArrayUnique,
   IsArray,
   IsBoolean,
@@ -11,6 +12,7 @@ import {
   Matches,
   Max,
   MaxLength,
+  Length,
   Min,
   ValidateIf,
 } from 'class-validator';
@@ -45,6 +47,11 @@ export const FLAG_COMMANDS = {
   unarchive: 'unarchive',
   toggle: 'toggle',
   configureEnvironment: 'configure-environment',
+  /**
+   * One environment's configuration of many flags (up to MAX_BULK_FLAGS) in one command and one transaction: each
+   * item is decided as a `configure-environment` of its flag with its own command id; all are appended or none.
+   */
+  configureEnvironments: 'configure-environments',
   removeEnvironment: 'remove-environment',
   changeRollout: 'change-rollout',
   setRules: 'set-rules',
@@ -125,6 +132,41 @@ export class ConfigureEnvironmentPayload extends FlagTarget {
 
   @IsObject()
   config!: EnvironmentConfig;
+}
+
+/** The most flags one bulk command carries: a caller with more sends several (each its own transaction). */
+export const MAX_BULK_FLAGS = 500;
+
+/** One flag of a `configure-environments` command. */
+export class EnvironmentConfigItem {
+  @Matches(KEY_PATTERN, { message: keyMessage('key') })
+  key!: string;
+
+  @IsObject()
+  config!: EnvironmentConfig;
+
+  /**
+   * The command id recorded with this flag's append (its idempotency key); by default `<envelope commandId>:<key>`.
+   * The same id and item sent again, alone as `configure-environment` or in another bulk, is answered as a duplicate.
+   */
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  commandId?: string;
+}
+
+/**
+ * Each item is validated as an EnvironmentConfigItem by the flags service (`@ValidateNested` with `@Type` there: the
+ * transformer's `@Type` needs reflect-metadata when it decorates, which not every client of the contracts loads).
+ */
+export class ConfigureEnvironmentsPayload {
+  @Matches(KEY_PATTERN, { message: keyMessage('environment') })
+  environment!: string;
+
+  @IsArray()
+  @ArrayNotEmpty()
+  @ArrayMaxSize(MAX_BULK_FLAGS)
+  items!: EnvironmentConfigItem[];
 }
 
 export class RemoveEnvironmentPayload extends FlagTarget {
@@ -243,3 +285,7 @@ export interface FlagCommandResult {
   flag: FlagDefinition | null;
 }
 
+/** What `configure-environments` replies: one result per item, in the order sent (no definitions: keep it small). */
+export interface BulkFlagCommandResult {
+  items: Array<Omit<FlagCommandResult, 'flag'> & { appended: number }>;
+}

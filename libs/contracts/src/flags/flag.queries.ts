@@ -1,5 +1,5 @@
 import { MAX_VERSION } from './flag.commands.js';
-import { Allow, IsBoolean, IsIn, IsInt, IsISO8601, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { Allow, ArrayMaxSize, ArrayNotEmpty, IsArray, IsBoolean, IsIn, IsInt, IsISO8601, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { MAX_SEGMENT_MEMBERS, type FlagDefinition, type Segment } from '#rollgate/evaluation';
 import { KEY_PATTERN, keyMessage } from '../keys.js';
 import { MAX_SNAPSHOT_PAGE_BYTES, MIN_SNAPSHOT_PAGE_BYTES, SNAPSHOT_CURSOR_PATTERN, type RemovedSegment } from './flag.snapshot.js';
@@ -8,6 +8,8 @@ import { MAX_SNAPSHOT_PAGE_BYTES, MIN_SNAPSHOT_PAGE_BYTES, SNAPSHOT_CURSOR_PATTE
 export const FLAG_QUERIES = {
   get: 'get',
   list: 'list',
+  /** Many flags as they were at one time, in one read of the log (FlagsAsOfQuery). */
+  asOf: 'as-of',
   history: 'history',
   audit: 'audit',
   snapshot: 'snapshot',
@@ -56,6 +58,35 @@ export class FlagKeyQuery {
   @IsOptional()
   @IsISO8601({ strict: true })
   asOf?: string;
+}
+
+/** The most keys one `as-of` query names. */
+export const MAX_AS_OF_KEYS = 1_000;
+
+/**
+ * `rg.qry.flags.as-of`: each named flag as it was at `asOf` (null: it did not exist then), read from the log in one
+ * query; with `environment`, each definition carries only that environment. The reply is a Page<FlagAsOf> in the
+ * order of `keys`, as much as fits one bus reply: `next` is the first key left out (send the keys from it on again),
+ * null when every key was answered.
+ */
+export class FlagsAsOfQuery {
+  @IsISO8601({ strict: true })
+  asOf!: string;
+
+  @IsArray()
+  @ArrayNotEmpty()
+  @ArrayMaxSize(MAX_AS_OF_KEYS)
+  @Matches(KEY_PATTERN, { each: true, message: keyMessage('each of keys') })
+  keys!: string[];
+
+  @IsOptional()
+  @Matches(KEY_PATTERN, { message: keyMessage('environment') })
+  environment?: string;
+}
+
+export interface FlagAsOf {
+  key: string;
+  flag: FlagDefinition | null;
 }
 
 /**
