@@ -7,7 +7,7 @@ import { PostgresEventStore } from '#rollgate/event-store';
 import { sharedNats, createTestDatabase, type TestDatabase } from '#rollgate/testing';
 import { EventPublisher } from './event-publisher.js';
 import { ensureEventStream, eventStreamTarget } from './event-stream.js';
-import { firstDifference, sleep, killRunningScripts, spawnScript, storeEventIds, streamEventIds, waitFor, type ChildRun } from './testing/harness.js';
+import { firstDifference, sleep, killRunningScripts, readableEventIds, spawnScript, streamEventIds, waitFor, type ChildRun } from './testing/harness.js';
 
 const nats = sharedNats();
 const TOTAL_EVENTS = 10_000;
@@ -113,7 +113,7 @@ describe(EventPublisher.name, () => {
       crashes.push('replica-1', 'replica-2');
 
       await appending;
-      const expected = await storeEventIds(store);
+      const expected = await readableEventIds(store, TOTAL_EVENTS);
       expect(expected).toHaveLength(TOTAL_EVENTS);
 
       // 4. A last replica drains the rest, then shuts down gracefully.

@@ -60,6 +60,17 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
   }
 }
 
+/**
+ * Event ids in the store's order once `count` of them are readable. The $all reader holds back events behind any
+ * transaction still open in the PostgreSQL cluster (ADR 0003), another database's included, so events appended a
+ * moment ago may not be readable yet on a busy server.
+ */
+export async function readableEventIds(store: EventStore, count: number, timeoutMs = 30_000): Promise<string[]> {
+  let ids: string[] = [];
+  await waitFor(`${count} readable events`, async () => (ids = await storeEventIds(store)).length >= count, timeoutMs);
+  return ids;
+}
+
 /** Event ids in the store's gap-free order. */
 export async function storeEventIds(store: EventStore): Promise<string[]> {
   const ids: string[] = [];
