@@ -56,7 +56,7 @@ export class GatewayEnv extends ServiceEnv {
   @Max(60_000)
   ROLLGATE_GATEWAY_READ_AFTER_TIMEOUT_MS = 2_000;
 
-  /** OFREP requests per second per token and client address (a token bucket twice that deep); 0: no limit. */
+  /** OFREP requests per second per client token and client address (a token bucket twice that deep); 0: no limit. */
   @ToNumber()
   @IsInt()
   @Min(0)
