@@ -56,7 +56,6 @@ export class EnvironmentState {
   async waitFor(versions: readonly FlagVersion[], timeoutMs: number): Promise<boolean> {
     if (this.hasReached(versions)) return true;
     const deadline = Date.now() + timeoutMs;
-    await this.client.ready;
     while (!this.hasReached(versions)) {
       if (Date.now() >= deadline) return false;
       await new Promise((resolve) => setTimeout(resolve, CATCH_UP_POLL_MS));

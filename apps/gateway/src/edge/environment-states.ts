@@ -10,8 +10,8 @@ export const READ_AFTER_TIMEOUT = 'GATEWAY.READ_AFTER_TIMEOUT';
 
 /**
  * The environments this gateway serves from memory, each an {@link EnvironmentState} on the gateway's NATS
- * connection. Those in ROLLGATE_GATEWAY_ENVIRONMENTS load before the gateway is ready; any other loads on its
- * first read (that read waits for the snapshot). At most ROLLGATE_GATEWAY_MAX_ENVIRONMENTS are held: past it the
+ * connection. Those in ROLLGATE_GATEWAY_ENVIRONMENTS load as the gateway starts; any other loads on its first read
+ * (that read waits for the snapshot). At most ROLLGATE_GATEWAY_MAX_ENVIRONMENTS are held: past it the
  * least recently read one not listed is let go, so names made up by callers cannot grow memory without bound.
  */
 @Injectable()
@@ -27,8 +27,16 @@ export class EnvironmentStates implements OnApplicationBootstrap, OnApplicationS
     this.pinned = new Set(env.ROLLGATE_GATEWAY_ENVIRONMENTS.split(',').map((name) => name.trim()).filter((name) => name !== ''));
   }
 
+  /**
+   * Loads the listed environments before the gateway listens, waiting at most the bus timeout: a gateway started
+   * before the flags service still starts, and its first reads wait for (or fail on) the snapshot instead.
+   */
   async onApplicationBootstrap(): Promise<void> {
-    await Promise.all([...this.pinned].map((environment) => this.ready(environment)));
+    await Promise.all(
+      [...this.pinned].map((environment) =>
+        this.ready(environment).catch((error: unknown) => this.logger.warn({ msg: 'environment not loaded at start; it loads on its first read', environment, err: error })),
+      ),
+    );
   }
 
   /** The environment's state once it holds a snapshot; GENERIC.UNAVAILABLE (503) when none comes within the bus timeout. */
@@ -65,7 +73,8 @@ export class EnvironmentStates implements OnApplicationBootstrap, OnApplicationS
    * version, so that this gateway's next read shows it. Environments not loaded yet will load a snapshot that has it.
    */
   async caughtUp(version: FlagVersion): Promise<void> {
-    const waits = [...this.states.values()].map(async (state) => {
+    // One still loading waits for its snapshot on its first read anyway; a write need not wait for it too.
+    const waits = [...this.states.values()].filter((state) => state.client.isReady).map(async (state) => {
       if (!(await state.waitFor([version], this.env.ROLLGATE_GATEWAY_READ_AFTER_TIMEOUT_MS))) {
         this.logger.warn({ msg: 'local state did not reach a write in time', environment: state.environment, ...version });
       }
