@@ -30,6 +30,12 @@ const isClientError = (error: unknown): boolean => {
   return status >= 400 && status < 500;
 };
 
+/** The answer as bytes: Fastify writes a Buffer faster than the string it would serialize (bench:http). */
+const asJsonBytes = (reply: FastifyReply, body: unknown): Buffer => {
+  void reply.type('application/json; charset=utf-8');
+  return Buffer.from(JSON.stringify(body));
+};
+
 const ctxOf = (principal: Principal) => ({ actor: principal.id, correlationId: currentCorrelationId() });
 const etag = (version: number): string => `"${version}"`;
 
@@ -178,8 +184,9 @@ export class FeatureFlagsController {
     @Query() query: Record<string, unknown>,
     @Headers(READ_AFTER_HEADER) readAfter: string | undefined,
     @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    return this.evaluate(evaluationFromQuery(key, query), readAfter, principal);
+    return asJsonBytes(reply, await this.evaluate(evaluationFromQuery(key, query), readAfter, principal));
   }
 
   @Post(':key/evaluate')
@@ -191,8 +198,9 @@ export class FeatureFlagsController {
     @Body() body: EvaluateFeatureFlagDto,
     @Headers(READ_AFTER_HEADER) readAfter: string | undefined,
     @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    return this.evaluate(evaluationFromBody(key, body), readAfter, principal);
+    return asJsonBytes(reply, await this.evaluate(evaluationFromBody(key, body), readAfter, principal));
   }
 
   /** From the gateway's memory; only an as-of evaluation asks the flags service (it reads the history). */
