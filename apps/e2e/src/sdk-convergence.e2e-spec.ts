@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import { RollgateSystem, mapLimit, uniqueKey } from './harness/index.js';
-import { change, createChangeableFlags, expectConverged, kindsFor, observedClients, type ObservedClient } from './harness/sdk.js';
+import { change, createChangeableFlags, expectConverged, expectGatewayConverged, kindsFor, observedClients, type ObservedClient } from './harness/sdk.js';
 
 // The e2e project's testTimeout in jest.config.js is not applied (Jest 30 reads it only globally).
 jest.setTimeout(180_000);
@@ -9,7 +9,8 @@ jest.setTimeout(180_000);
  * Issue 4's first acceptance: 100 SDK clients, each with its own NATS connection to the running system, while 8
  * concurrent writers make 1 000 changes to 20 flags through the HTTP API (percentages, toggles with If-Match,
  * user-list deltas, rules; 409s retried). Every client ends holding exactly the flags service's snapshot at the
- * same position, and emitted each flag's versions in order, none twice, up to the last.
+ * same position, and emitted each flag's versions in order, none twice, up to the last. So does the gateway,
+ * whose environment payload is its own local state (issue 11).
  */
 let system: RollgateSystem;
 let observed: ObservedClient[] = [];
@@ -63,6 +64,7 @@ it(`${CLIENTS} clients converge on the service snapshot after ${CHANGES} concurr
 
   const { truth, waitedMs } = await expectConverged(system, observed, keys);
   expect(truth.flags.reduce((sum, flag) => sum + flag.version - 1, 0)).toBe(CHANGES);
+  await expectGatewayConverged(system, truth);
   const resnapshots = observed.filter((o) => o.client.stats.snapshots > 1).length;
   const events = observed.reduce((sum, o) => sum + o.client.stats.eventsApplied, 0);
   // Figures for the report (not asserted).

@@ -20,6 +20,9 @@ import { GatewayModule } from './gateway.module.js';
 import { clientErrorHandler, frameworkErrors } from './http/framework-errors.js';
 import { registerHttpMetrics } from './http/http-metrics.js';
 import { applyRouteBodyLimits, BODY_LIMIT_BYTES } from './http/body-limits.js';
+import { TOKEN_AUTHENTICATOR } from './auth/principal.js';
+import { EnvironmentStates } from './edge/environment-states.js';
+import { registerOfrepRoutes } from './edge/ofrep.routes.js';
 
 export { BODY_LIMIT_BYTES } from './http/body-limits.js';
 export const API_PREFIX = 'api/v1';
@@ -55,6 +58,7 @@ export const createGatewayApp = async (
   applyRouteBodyLimits(fastify);
   registerCorrelationIdHooks(fastify);
   registerHttpMetrics(fastify, app.get(Registry));
+  registerOfrepRoutes(fastify, { authenticator: app.get(TOKEN_AUTHENTICATOR), states: app.get(EnvironmentStates), env });
   app.useGlobalFilters(new HttpErrorFilter());
   app.useGlobalPipes(createValidationPipe());
   app.setGlobalPrefix(API_PREFIX, { exclude: ['health/live', 'health/ready', 'metrics'] });

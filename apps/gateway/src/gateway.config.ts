@@ -1,4 +1,4 @@
-import { IsInt, IsString, Max, Min, MinLength } from 'class-validator';
+import { IsInt, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 import { ToNumber } from '#rollgate/platform';
 import { ServiceEnv } from '#rollgate/service-runtime';
 
@@ -34,4 +34,36 @@ export class GatewayEnv extends ServiceEnv {
   @Min(100)
   @Max(600_000)
   ROLLGATE_GATEWAY_TOKEN_USAGE_FLUSH_MS = 10_000;
+
+  /**
+   * Environments loaded before the gateway is ready (comma-separated); any other loads on its first read.
+   * Each is an SDK client in the gateway: evaluations and the environment payload come from memory.
+   */
+  @Matches(/^[A-Za-z0-9_,. -]*$/, { message: 'ROLLGATE_GATEWAY_ENVIRONMENTS must be comma-separated environment names' })
+  ROLLGATE_GATEWAY_ENVIRONMENTS = 'production';
+
+  /** The most environments held in memory at once; past it the least recently read (not listed above) is let go. */
+  @ToNumber()
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  ROLLGATE_GATEWAY_MAX_ENVIRONMENTS = 100;
+
+  /** How long a read with Rollgate-Read-After (or a write's reply) waits for the local state to reach a version (ms). */
+  @ToNumber()
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  ROLLGATE_GATEWAY_READ_AFTER_TIMEOUT_MS = 2_000;
+
+  /** OFREP requests per second per client token and client address (a token bucket twice that deep); 0: no limit. */
+  @ToNumber()
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  ROLLGATE_OFREP_RATE_LIMIT = 100;
+
+  /** Origins allowed to call OFREP from a browser (comma-separated, or `*`). */
+  @IsString()
+  ROLLGATE_OFREP_CORS_ORIGINS = '*';
 }

@@ -90,7 +90,8 @@ describe('gateway over real NATS', () => {
     flags.start();
     const silent = new Writable({ write: (_c, _e, cb) => cb() });
     ({ app } = await createGatewayApp({
-      env: { ROLLGATE_ADMIN_TOKEN: TOKEN, ...gatewayLogin, DATABASE_URL: db.appUrl, ROLLGATE_BUS_TIMEOUT_MS: '300', ROLLGATE_LOG_LEVEL: 'error' },
+      // No environment loaded at start: the fake service answers no snapshot.
+      env: { ROLLGATE_ADMIN_TOKEN: TOKEN, ...gatewayLogin, DATABASE_URL: db.appUrl, ROLLGATE_BUS_TIMEOUT_MS: '300', ROLLGATE_LOG_LEVEL: 'error', ROLLGATE_GATEWAY_ENVIRONMENTS: '' },
       logDestination: silent,
     }));
     await app.listen(0, '127.0.0.1');
@@ -299,19 +300,22 @@ describe('gateway over real NATS', () => {
     });
   });
 
+  // Without as_of both routes evaluate from the gateway's local state (apps/e2e ofrep and flags-api cover that);
+  // an as-of evaluation reads the history, so it still goes to the flags service, as these two show.
   it('evaluates with a JSON context (POST), reporting the rule and error code', async () => {
     flags.answer = () => ({ ok: true, result: { value: false, reason: 'ERROR', errorCode: 'FLAG_NOT_FOUND' } });
     const response = await call('POST', '/api/v1/feature-flags/missing/evaluate', {
       environment: 'staging',
       context: { user_id: 'u1', country: 'NL', age: 42 },
       default_value: false,
+      as_of: '2026-01-01T00:00:00Z',
     });
     expect(response.status).toBe(200);
     expect(await jsonOf(response)).toEqual({
       flag: 'missing', value: false, enabled: false, variant: null, reason: 'ERROR', version: null, error_code: 'FLAG_NOT_FOUND',
     });
     expect(flags.received[0]!.body).toEqual({
-      key: 'missing', environment: 'staging', context: { country: 'NL', age: 42, userId: 'u1' }, defaultValue: false,
+      key: 'missing', environment: 'staging', context: { country: 'NL', age: 42, userId: 'u1' }, defaultValue: false, asOf: '2026-01-01T00:00:00Z',
     });
   });
 

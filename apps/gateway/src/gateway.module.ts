@@ -23,6 +23,7 @@ import { CanaryClient } from './bus/canary.client.js';
 import { FlagsClient } from './bus/flags.client.js';
 import { RollbackClient } from './bus/rollback.client.js';
 import { CanariesController, FlagCanaryController } from './canaries/canaries.controller.js';
+import { EnvironmentStates } from './edge/environment-states.js';
 import { EnvironmentsController } from './environments/environments.controller.js';
 import { FeatureFlagsController } from './feature-flags/feature-flags.controller.js';
 import { GatewayEnv } from './gateway.config.js';
@@ -75,6 +76,7 @@ export class GatewayModule {
         ApiTokenAuditController,
       ],
       providers: [
+        EnvironmentStates,
         FlagsClient,
         RollbackClient,
         CanaryClient,

@@ -70,10 +70,36 @@ export interface HttpSnapshot {
   segments: Array<Record<string, unknown> & { key: string }>;
 }
 
+/** The flags service's own snapshot (the truth), read through the gateway. */
 export async function serviceSnapshot(system: RollgateSystem, environment = ENVIRONMENT): Promise<HttpSnapshot> {
-  const response = await system.api<HttpSnapshot>('GET', `/api/v1/environments/${environment}/snapshot`);
+  const response = await system.api<HttpSnapshot>('GET', `/api/v1/environments/${environment}/snapshot?source=flags-service`);
   if (response.status !== 200) throw new Error(`snapshot: ${response.status} ${JSON.stringify(response.body)}`);
   return response.body;
+}
+
+/** The environment payload the gateway serves from its own memory (its local state). */
+export async function gatewaySnapshot(system: RollgateSystem, environment = ENVIRONMENT): Promise<HttpSnapshot> {
+  const response = await system.api<HttpSnapshot>('GET', `/api/v1/environments/${environment}/snapshot`);
+  if (response.status !== 200) throw new Error(`gateway snapshot: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body;
+}
+
+/**
+ * Waits until the gateway's payload stands at the service snapshot's position, then checks it holds exactly the
+ * snapshot's flags and segments (the gateway's local state converged like any SDK client's).
+ */
+export async function expectGatewayConverged(system: RollgateSystem, truth: HttpSnapshot, timeoutMs = 30_000): Promise<void> {
+  const local = await waitFor('the gateway at the service snapshot position', async () => {
+    const snapshot = await gatewaySnapshot(system);
+    return snapshot.position === truth.position ? snapshot : undefined;
+  }, { timeoutMs, intervalMs: 100 }).catch(async (error: Error) => {
+    throw new Error(`${error.message}; gateway at ${(await gatewaySnapshot(system)).position}, service at ${truth.position}`);
+  });
+  expect({ position: local.position, flags: byKey(local.flags), segments: byKey(local.segments) }).toEqual({
+    position: truth.position,
+    flags: byKey(truth.flags),
+    segments: byKey(truth.segments),
+  });
 }
 
 /**

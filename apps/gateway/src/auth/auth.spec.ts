@@ -1,9 +1,10 @@
 import { InMemoryEventStore } from '#rollgate/event-store';
 import { RollgateError } from '#rollgate/platform';
 import { commandContextFrom } from '../bus/command-context.js';
-import { generateApiToken } from '../tokens/api-token.secret.js';
+import { assertEnvironment } from '../edge/edge-request.js';
+import { generateApiToken, hashApiToken } from '../tokens/api-token.secret.js';
 import { BearerAuthenticator } from './bearer.authenticator.js';
-import { DEFINE_ROLES, EVALUATE_ROLES, OPERATE_ROLES, READ_ROLES, ROLES, assertMayUse, mayUse, type Role } from './principal.js';
+import { DEFINE_ROLES, EVALUATE_ROLES, OPERATE_ROLES, READ_ROLES, ROLES, assertMayUse, mayUse, type Principal, type Role } from './principal.js';
 import { StaticTokenAuthenticator } from './static-token.authenticator.js';
 import { TokenTable } from './token-table.js';
 
@@ -53,6 +54,7 @@ describe(BearerAuthenticator.name, () => {
       issuedAt: '2026-01-01T00:00:00.000Z',
       expiresAt: null,
       issuedBy: 'admin',
+      environment: null,
       revokedAt: null,
       revokedBy: null,
       version: 1,
@@ -62,6 +64,23 @@ describe(BearerAuthenticator.name, () => {
     // Right id, wrong secret (the stored hash is not this token's).
     expect(auth.authenticate(token)).toEqual({ ok: false, refusal: 'unknown' });
     expect(auth.authenticate('rg_nope')).toEqual({ ok: false, refusal: 'unknown' });
+  });
+});
+
+describe('a client token scoped to an environment', () => {
+  it("carries the environment in its principal, which then evaluates only there", () => {
+    const table = new TokenTable(new InMemoryEventStore());
+    const token = generateApiToken('00000000000000aa');
+    table.merge({
+      id: '00000000000000aa', name: 'web', role: 'client', tokenHash: hashApiToken(token), issuedAt: '2026-01-01T00:00:00.000Z',
+      expiresAt: null, issuedBy: 'admin', environment: 'staging', revokedAt: null, revokedBy: null, version: 1,
+    });
+    const authentication = table.verify(token);
+    expect(authentication).toEqual({ ok: true, principal: { id: 'token:00000000000000aa', roles: ['client'], environment: 'staging' } });
+    const principal = (authentication as { principal: Principal }).principal;
+    expect(() => assertEnvironment(principal, 'staging')).not.toThrow();
+    expect(() => assertEnvironment(principal, 'production')).toThrow(expect.objectContaining({ code: 'GENERIC.FORBIDDEN' }));
+    expect(() => assertEnvironment({ id: 'admin', roles: ['admin'] }, 'production')).not.toThrow();
   });
 });
 

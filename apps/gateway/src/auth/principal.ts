@@ -9,6 +9,8 @@ export interface Principal {
   /** `admin` for the bootstrap token (ROLLGATE_ADMIN_TOKEN), `token:<id>` for an issued API token. */
   id: string;
   roles: readonly Role[];
+  /** A scoped client token's one environment: it may evaluate nothing else. */
+  environment?: string;
 }
 
 /** Why a bearer token was refused: all are 401, the message says which. */

@@ -14,6 +14,7 @@ export interface TokenTableOptions {
 
 interface Entry {
   role: Role;
+  environment: string | null;
   digest: Buffer;
   expiresAtMs: number | null;
 }
@@ -67,7 +68,8 @@ export class TokenTable {
     const now = this.clock();
     if (entry.expiresAtMs !== null && now >= entry.expiresAtMs) return { ok: false, refusal: 'expired' };
     this.lastUse.set(parsed.id, now);
-    return { ok: true, principal: { id: principalIdOf(parsed.id), roles: [entry.role] } };
+    const principal = { id: principalIdOf(parsed.id), roles: [entry.role] };
+    return { ok: true, principal: entry.environment === null ? principal : { ...principal, environment: entry.environment } };
   }
 
   /** A token's state as a command left it (issue or revoke on this replica): effective before the reply. */
@@ -118,9 +120,10 @@ export class TokenTable {
     else if (event.type === 'ApiTokenRevoked') this.revoked.add(id);
   }
 
-  private add(id: string, token: Pick<ApiToken, 'role' | 'tokenHash' | 'expiresAt'>): void {
+  private add(id: string, token: Pick<ApiToken, 'role' | 'tokenHash' | 'expiresAt'> & { environment?: string | null }): void {
     this.entries.set(id, {
       role: token.role,
+      environment: token.environment ?? null,
       digest: digestOfHash(token.tokenHash),
       expiresAtMs: token.expiresAt === null ? null : Date.parse(token.expiresAt),
     });

@@ -10,6 +10,7 @@ import {
   type FlagSnapshot,
   type FlagSnapshotPage,
   type SegmentMembersPage,
+  type FlagCommandResult,
   type FlagCommandVerb,
   type FlagQueryNoun,
   type Reply,
@@ -17,6 +18,7 @@ import {
 import { MessagingError, NATS_CONNECTION, requestCommand } from '#rollgate/messaging';
 import { RollgateError, ValidationError, problemsOf } from '#rollgate/platform';
 import { pathToSnakeCase } from '../http/json-case.js';
+import { EnvironmentStates } from '../edge/environment-states.js';
 import { GatewayEnv } from '../gateway.config.js';
 import type { CommandContext } from './command-context.js';
 
@@ -40,6 +42,7 @@ export class FlagsClient {
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     private readonly env: GatewayEnv,
+    private readonly states: EnvironmentStates,
   ) {}
 
   /**
@@ -50,11 +53,20 @@ export class FlagsClient {
     return (this.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD) - HEADER_ALLOWANCE;
   }
 
-  /** `pathToHttp` names the problems of a validation reply as the HTTP body does (default: snake_case). */
-  command<Result>(verb: FlagCommandVerb, payload: object, context: CommandContext, pathToHttp: PathToHttp = pathToSnakeCase): Promise<Result> {
+  /**
+   * `pathToHttp` names the problems of a validation reply as the HTTP body does (default: snake_case). A flag
+   * command answers once this gateway's local state holds the flag's new version (bounded), so a read through
+   * this gateway right after the reply sees the write.
+   */
+  async command<Result>(verb: FlagCommandVerb, payload: object, context: CommandContext, pathToHttp: PathToHttp = pathToSnakeCase): Promise<Result> {
     const withVersion =
       context.expectedVersion === undefined ? payload : { ...payload, expectedVersion: context.expectedVersion };
-    return this.send<Result>(flagSubjects.command(verb), this.envelope(withVersion, context, context.commandId), pathToHttp);
+    const result = await this.send<Result>(flagSubjects.command(verb), this.envelope(withVersion, context, context.commandId), pathToHttp);
+    const written = result as Partial<FlagCommandResult> | undefined;
+    if (written?.flag !== undefined && written.flag !== null && typeof written.key === 'string' && typeof written.version === 'number') {
+      await this.states.caughtUp({ key: written.key, version: written.version });
+    }
+    return result;
   }
 
   async query<Result>(noun: FlagQueryNoun, query: object, context: Pick<CommandContext, 'correlationId'>): Promise<Result> {

@@ -127,3 +127,21 @@ describe(decideApiToken.name, () => {
     ).toThrow(expect.objectContaining({ code: 'TOKENS.NOT_FOUND' }));
   });
 });
+
+describe('environment scope', () => {
+  it('a client token may be scoped to one environment, which its state keeps; older tokens are unscoped', () => {
+    const [event] = decideApiToken(issue({ role: 'client', environment: 'staging' }), null, NOW);
+    expect(event!.data).toMatchObject({ role: 'client', environment: 'staging' });
+    expect(given([event!])).toMatchObject({ environment: 'staging' });
+    const [unscoped] = decideApiToken(issue({ role: 'client' }), null, NOW);
+    expect(unscoped!.data).not.toHaveProperty('environment');
+    expect(given([unscoped!])).toMatchObject({ environment: null });
+  });
+
+  it('refuses a scope on another role, and a malformed environment', () => {
+    expect(problemsOf(() => decideApiToken(issue({ role: 'reader', environment: 'staging' }), null, NOW))).toEqual([
+      { path: 'environment', message: 'only a client token is scoped to an environment' },
+    ]);
+    expect(problemsOf(() => decideApiToken(issue({ role: 'client', environment: 'no spaces' }), null, NOW)).map((p) => p.path)).toEqual(['environment']);
+  });
+});

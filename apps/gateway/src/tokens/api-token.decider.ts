@@ -1,5 +1,5 @@
 import type { AggregateType } from '#rollgate/commands';
-import type { Problem } from '#rollgate/contracts';
+import { KEY_PATTERN, type Problem } from '#rollgate/contracts';
 import { ROLES, type Role } from '../auth/principal.js';
 import { TOKEN_HASH_PATTERN, TOKEN_ID_PATTERN } from './api-token.secret.js';
 import { TOKENS_AREA, TokenError } from './api-token.errors.js';
@@ -20,6 +20,8 @@ export interface ApiTokenIssuedData {
   expiresAt: string | null;
   /** The principal that issued it (also the event's metadata actor). */
   issuedBy: string;
+  /** A client token's one environment (OFREP, evaluate, snapshot); absent: every environment (tokens before scopes). */
+  environment?: string;
 }
 
 export interface ApiTokenRevokedData {
@@ -42,6 +44,8 @@ export interface ApiToken {
   issuedAt: string;
   expiresAt: string | null;
   issuedBy: string;
+  /** The one environment a client token may evaluate; null: unscoped. */
+  environment: string | null;
   revokedAt: string | null;
   revokedBy: string | null;
   version: number;
@@ -52,7 +56,7 @@ export type ApiTokenState = ApiToken | null;
 export function evolveApiToken(state: ApiTokenState, event: ApiTokenEvent, version: number): ApiTokenState {
   switch (event.type) {
     case 'ApiTokenIssued': {
-      const { tokenId, name, role, tokenHash, issuedAt, expiresAt, issuedBy } = event.data;
+      const { tokenId, name, role, tokenHash, issuedAt, expiresAt, issuedBy, environment } = event.data;
       return {
         id: tokenId,
         name,
@@ -61,6 +65,7 @@ export function evolveApiToken(state: ApiTokenState, event: ApiTokenEvent, versi
         issuedAt,
         expiresAt,
         issuedBy,
+        environment: environment ?? null,
         revokedAt: null,
         revokedBy: null,
         version,
@@ -97,6 +102,8 @@ export interface IssueApiToken {
     /** At most one of the two; neither = never expires. */
     expiresAt?: string;
     expiresInSeconds?: number;
+    /** Only for role `client`: the environment it is scoped to. */
+    environment?: string;
   };
 }
 
@@ -150,6 +157,12 @@ function issue(data: IssueApiToken['data'], state: ApiTokenState, now: Date): Ap
   if (!TOKEN_HASH_PATTERN.test(data.tokenHash))
     problems.push({ path: 'token_hash', message: 'must be sha256:<64 hex digits>' });
   const expiresAt = expiryOf(data, now, problems);
+  if (data.environment !== undefined) {
+    if (data.role !== 'client') problems.push({ path: 'environment', message: 'only a client token is scoped to an environment' });
+    else if (typeof data.environment !== 'string' || !KEY_PATTERN.test(data.environment)) {
+      problems.push({ path: 'environment', message: `must match ${KEY_PATTERN.source}` });
+    }
+  }
   if (problems.length > 0) throw TokenError.invalid(problems);
   return [
     {
@@ -162,6 +175,7 @@ function issue(data: IssueApiToken['data'], state: ApiTokenState, now: Date): Ap
         issuedAt: now.toISOString(),
         expiresAt,
         issuedBy: data.issuedBy,
+        ...(data.environment === undefined ? {} : { environment: data.environment }),
       },
     },
   ];

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
-import { MAX_PAGE_SIZE } from '#rollgate/contracts';
+import { KEY_PATTERN, MAX_PAGE_SIZE } from '#rollgate/contracts';
 import { ToNumber } from '#rollgate/platform';
 import { AuditWindowDto } from '../audit/audit.dto.js';
 import { ROLES, type Role } from '../auth/principal.js';
@@ -34,6 +34,11 @@ export class IssueApiTokenDto {
   @IsOptionalNotNull()
   @IsISO8601({ strict: true })
   expires_at?: string;
+
+  @ApiPropertyOptional({ description: 'Only for role client: the one environment it may evaluate (OFREP, evaluate, snapshot). Absent: every environment', example: 'production' })
+  @IsOptionalNotNull()
+  @Matches(KEY_PATTERN, { message: `environment must match ${KEY_PATTERN.source}` })
+  environment?: string;
 
   @ApiPropertyOptional({ description: 'Why (audit trail); X-Rollgate-Reason otherwise' })
   @IsOptionalNotNull()

@@ -13,6 +13,8 @@ export interface ApiTokenRecordBody {
   created_at: string;
   expires_at: string | null;
   issued_by: string;
+  /** A client token's environment; null: unscoped. */
+  environment: string | null;
   revoked_at: string | null;
   revoked_by: string | null;
   version: number;
@@ -41,6 +43,7 @@ export const presentTokenRecord = (token: ApiTokenRecord): ApiTokenRecordBody =>
   created_at: token.issuedAt,
   expires_at: token.expiresAt,
   issued_by: token.issuedBy,
+  environment: token.environment,
   revoked_at: token.revokedAt,
   revoked_by: token.revokedBy,
   version: token.version,
@@ -57,7 +60,7 @@ export const presentChange = (event: ApiTokenEvent): Record<string, unknown> => 
   if (event.type === 'ApiTokenRevoked') {
     return { token_id: event.data.tokenId, revoked_at: event.data.revokedAt, revoked_by: event.data.revokedBy };
   }
-  const { tokenId, name, role, issuedAt, expiresAt, issuedBy } = event.data;
+  const { tokenId, name, role, issuedAt, expiresAt, issuedBy, environment } = event.data;
   return {
     token_id: tokenId,
     name,
@@ -66,5 +69,6 @@ export const presentChange = (event: ApiTokenEvent): Record<string, unknown> => 
     issued_at: issuedAt,
     expires_at: expiresAt,
     issued_by: issuedBy,
+    environment: environment ?? null,
   };
 };

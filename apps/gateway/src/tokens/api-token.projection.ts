@@ -17,8 +17,8 @@ export class ApiTokenProjection implements Projection {
       if (event.type === 'ApiTokenIssued') {
         const data = event.data as ApiTokenIssuedData;
         await tx.query(
-          `INSERT INTO gateway.api_tokens (id, name, role, issued_at, expires_at, issued_by, version, issued_position)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+          `INSERT INTO gateway.api_tokens (id, name, role, issued_at, expires_at, issued_by, version, issued_position, environment)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
            ON CONFLICT (id) DO NOTHING`,
           [
             id,
@@ -29,6 +29,7 @@ export class ApiTokenProjection implements Projection {
             data.issuedBy,
             event.streamVersion,
             event.globalPosition.toString(),
+            data.environment ?? null,
           ],
         );
       } else if (event.type === 'ApiTokenRevoked') {

@@ -25,6 +25,7 @@ interface TokenRow {
   issued_at: Date;
   expires_at: Date | null;
   issued_by: string;
+  environment: string | null;
   revoked_at: Date | null;
   revoked_by: string | null;
   version: number;
@@ -69,12 +70,13 @@ const recordOf = (row: TokenRow): ApiTokenRecord => ({
   issuedAt: row.issued_at.toISOString(),
   expiresAt: iso(row.expires_at),
   issuedBy: row.issued_by,
+  environment: row.environment,
   revokedAt: iso(row.revoked_at),
   revokedBy: row.revoked_by,
   version: row.version,
 });
 
-const TOKEN_COLUMNS = `t.id, t.name, t.role, t.issued_at, t.expires_at, t.issued_by, t.revoked_at, t.revoked_by, t.version,
+const TOKEN_COLUMNS = `t.id, t.name, t.role, t.issued_at, t.expires_at, t.issued_by, t.environment, t.revoked_at, t.revoked_by, t.version,
   t.issued_position::text AS issued_position, u.last_used_at`;
 
 /** The token list, one token, and the token audit trail: reads of the gateway's own database. */

@@ -12,6 +12,7 @@ export interface IssueApiTokenInput {
   role: Role;
   expiresInSeconds?: number;
   expiresAt?: string;
+  environment?: string;
 }
 
 export interface IssuedApiToken {
@@ -56,6 +57,7 @@ export class ApiTokenService {
         issuedBy: context.actor,
         ...(input.expiresInSeconds === undefined ? {} : { expiresInSeconds: input.expiresInSeconds }),
         ...(input.expiresAt === undefined ? {} : { expiresAt: input.expiresAt }),
+        ...(input.environment === undefined ? {} : { environment: input.environment }),
       },
     };
     const outcome = await this.commands.handle(

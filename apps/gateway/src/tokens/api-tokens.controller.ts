@@ -69,6 +69,7 @@ export class ApiTokensController {
         role: body.role,
         ...(body.expires_in === undefined ? {} : { expiresInSeconds: body.expires_in }),
         ...(body.expires_at === undefined ? {} : { expiresAt: body.expires_at }),
+        ...(body.environment === undefined ? {} : { environment: body.environment }),
       },
       withReason(ctx, body.reason),
     );

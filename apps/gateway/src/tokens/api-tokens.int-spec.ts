@@ -65,6 +65,14 @@ describe('API tokens (real Postgres)', () => {
     now = T0;
   });
 
+  it('scopes a client token to its environment in the table, the read model and the log', async () => {
+    const issued = await service.issue({ name: 'web', role: 'client', environment: 'staging' }, ctx());
+    expect(table.verify(issued.secret!)).toEqual({ ok: true, principal: { id: `token:${issued.token.id}`, roles: ['client'], environment: 'staging' } });
+    expect(await queries.get(issued.token.id)).toMatchObject({ role: 'client', environment: 'staging' });
+    const stored = await pool.query<{ data: { environment: string } }>('SELECT data FROM es.events WHERE stream_id = $1', [`token-${issued.token.id}`]);
+    expect(stored.rows[0]!.data.environment).toBe('staging');
+  });
+
   it('issues: the secret verifies, the list shows its prefix and who issued it, the log and the read model hold no secret', async () => {
     const issued = await service.issue({ name: 'ci-reader', role: 'reader' }, ctx());
     const secret = issued.secret!;
@@ -82,6 +90,7 @@ describe('API tokens (real Postgres)', () => {
       expires_at: null,
       last_used_at: new Date(T0).toISOString(),
       issued_by: 'admin',
+      environment: null,
       revoked_at: null,
       revoked_by: null,
       version: 1,
