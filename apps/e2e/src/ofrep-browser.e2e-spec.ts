@@ -5,7 +5,7 @@ import { RollgateProvider } from '#rollgate/sdk';
 import { waitFor } from '#rollgate/testing';
 import { RollgateSystem } from './harness/index.js';
 import { launchChromium, servePage } from './harness/browser.js';
-import { OFREP_ENVIRONMENT, createOfrepFlags, issueToken, ofrepContext, ofrepFlags, type OfrepFlag } from './harness/ofrep.js';
+import { OFREP_ENVIRONMENT, asServedByOfrep, createOfrepFlags, issueToken, ofrepContext, ofrepFlags, type OfrepFlag } from './harness/ofrep.js';
 
 jest.setTimeout(120_000);
 
@@ -51,7 +51,7 @@ afterAll(async () => {
 
 async function openPage(flag: string, user: number): Promise<Page> {
   const page = await browser.context.newPage();
-  const query = new URLSearchParams({ ofrep: system.gatewayUrl, token, flag, user: `user-${user}`, poll: String(POLL_MS) });
+  const query = new URLSearchParams({ ofrep: system.gatewayUrl, token, flag, context: JSON.stringify(ofrepContext(user)), poll: String(POLL_MS) });
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
   await page.goto(`${site.url}/?${query}`);
@@ -94,7 +94,7 @@ it(`the web provider in Chromium evaluates like the SDK for ${USERS} users`, asy
     for (const [j, [key, type, defaultValue]] of cases.entries()) {
       const expected = await sdkDetails(key, type, defaultValue, context);
       // JSON drops undefined fields on both sides alike (page.evaluate returns JSON).
-      if (JSON.stringify(expected) !== JSON.stringify(inBrowser[i]![j])) {
+      if (JSON.stringify(asServedByOfrep(expected)) !== JSON.stringify(inBrowser[i]![j])) {
         differences.push(`${key} as ${type} for user-${i}: SDK ${JSON.stringify(expected)}, browser ${JSON.stringify(inBrowser[i]![j])}`);
       }
     }

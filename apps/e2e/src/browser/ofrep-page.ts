@@ -16,6 +16,8 @@ interface Page {
 const page = globalThis as unknown as Page;
 const params = new URLSearchParams(page.location.search);
 const flag = params.get('flag') ?? '';
+// The user's whole context (targeting key and attributes), as the page would know its signed-in user.
+const userContext = JSON.parse(params.get('context') ?? '{"targetingKey":"user-1"}') as Record<string, string>;
 const output = page.document.getElementById('flag')!;
 
 const client = OpenFeature.getClient();
@@ -44,12 +46,12 @@ page.rollgate = {
       await OpenFeature.setContext(context);
       results.push(cases.map(details));
     }
-    await OpenFeature.setContext({ targetingKey: params.get('user') ?? 'user-1' });
+    await OpenFeature.setContext(userContext);
     return results;
   },
 };
 
-await OpenFeature.setContext({ targetingKey: params.get('user') ?? 'user-1' });
+await OpenFeature.setContext(userContext);
 await OpenFeature.setProviderAndWait(
   new OFREPWebProvider({
     baseUrl: params.get('ofrep') ?? '',

@@ -93,3 +93,13 @@ export function ofrepFetch(system: RollgateSystem, path: string, token: string, 
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 }
+
+/**
+ * What an OFREP provider resolves where the SDK's provider gives `sdk`. The same, except for the switched-off flag:
+ * the SDK's provider returns the caller's default, the gateway's OFREP the flag's off value (the npm OFREP providers
+ * break on OFREP's value-less "code default" item; see apps/gateway/src/edge/ofrep.mapping.ts). The suite's only
+ * switched-off flag is the boolean `of_off_*`, whose off variant is `off` = false.
+ */
+export function asServedByOfrep<T extends { value: unknown; variant?: string; reason?: string }>(sdk: T): T {
+  return sdk.reason === 'DISABLED' ? { ...sdk, value: false, variant: 'off' } : sdk;
+}

@@ -40,8 +40,19 @@ describe(toOfrepItem.name, () => {
     expect(statusOfItem(item)).toBe(200);
   });
 
+  it("carries the flag's own metadata, as the SDK's provider does, beside version and rule", () => {
+    const item = toOfrepItem('f', { value: true, variant: 'on', reason: 'STATIC', flagVersion: 2, metadata: { team: 'growth', tier: 3, beta: false } });
+    expect(item).toMatchObject({ metadata: { team: 'growth', tier: 3, beta: false, version: 2 } });
+  });
+
+  it('answers a switched-off flag with its off value and DISABLED (the npm providers break on a value-less item)', () => {
+    const item = toOfrepItem('f', { value: false, variant: 'off', reason: 'DISABLED', flagVersion: 1 });
+    expect(item).toEqual({ key: 'f', value: false, variant: 'off', reason: 'DISABLED', metadata: { version: 1 } });
+    expect(statusOfItem(item)).toBe(200);
+  });
+
   it('keeps false and 0 as values', () => {
-    expect(toOfrepItem('f', { value: false, variant: 'off', reason: 'DISABLED', flagVersion: 1 })).toMatchObject({ value: false, reason: 'DISABLED' });
+    expect(toOfrepItem('f', { value: false, variant: 'on', reason: 'STATIC', flagVersion: 1 })).toMatchObject({ value: false });
     expect(toOfrepItem('f', { value: 0, variant: undefined, reason: 'STATIC', flagVersion: 1 })).toMatchObject({ value: 0 });
   });
 

@@ -72,9 +72,13 @@ export function toOfrepItem(key: string, result: EvaluationResult<JsonValue>): O
     return { key, errorCode, errorDetails: errorCode === 'FLAG_NOT_FOUND' ? `flag ${key} does not exist` : `evaluation failed: ${result.errorCode}` };
   }
   const item: OfrepSuccess = { key, reason: result.reason };
+  // A switched-off flag answers with its off value and reason DISABLED. OFREP's own answer would be no value (the
+  // caller's code default, as the SDK's provider returns), but the npm providers (ofrep-provider 0.1.3,
+  // ofrep-web-provider 0.4.3) turn a value-less item into GENERAL errors, the web one for the whole bulk.
   if (result.value !== undefined && result.value !== null) item.value = result.value;
   if (result.variant !== undefined) item.variant = result.variant;
-  const metadata: Record<string, string | number> = {};
+  // The flag's own metadata (what the SDK's provider returns as flagMetadata), then where the answer came from.
+  const metadata: Record<string, string | number | boolean> = { ...result.metadata };
   if (result.flagVersion !== undefined) metadata['version'] = result.flagVersion;
   if (result.ruleId !== undefined) metadata['ruleId'] = result.ruleId;
   if (Object.keys(metadata).length > 0) item.metadata = metadata;
